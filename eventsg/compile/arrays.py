@@ -1,0 +1,47 @@
+"""The one contract between the Python API and the kernels: flat arrays.
+
+Indexing: gamma neurons of all populations are numbered 0..n_neurons-1
+("neuron" g); source channels and gamma neurons together form the emitters
+("nodes"): node = channel for sources, node = n_channels + g for neuron g.
+Populations (sources and gamma alike) are numbered in the order they were added.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+
+class CompiledNetwork(NamedTuple):
+    # per gamma neuron g
+    nrn_K: np.ndarray            # int64, buckets
+    nrn_bstart: np.ndarray       # int64, offset into bucket arrays (z, v)
+    nrn_rstart: np.ndarray       # int64, offset into rates
+    nrn_center: np.ndarray       # float64, (max + min) / 2 of its rates, 1/ms
+    nrn_spread: np.ndarray       # float64, max - min of its rates, 1/ms
+    nrn_bias: np.ndarray         # float64
+    nrn_theta0: np.ndarray       # float64, > 0
+    nrn_inv_tau_h: np.ndarray    # float64, 1/ms
+    nrn_beta: np.ndarray         # float64, >= 0
+    nrn_rset: np.ndarray         # int64, index of its rate set (for fixed-step propagators)
+    v: np.ndarray                # float64 (total buckets,), bucket weights
+    rates: np.ndarray            # float64, 1/tau per bucket, 1/ms, laid out by rate set
+    rset_start: np.ndarray       # int64 (n_rsets,), offset of each rate set into rates
+    rset_K: np.ndarray           # int64 (n_rsets,)
+    # per node (emitter)
+    node_pop: np.ndarray         # int64, population index
+    node_local: np.ndarray       # int64, index inside its population
+    # per population: outgoing projections
+    pop_out_start: np.ndarray    # int64 (n_pops + 1,)
+    pop_out_proj: np.ndarray     # int64, projection ids
+    # per projection
+    proj_pulse: np.ndarray       # int64, 1 = pulse coding, 0 = delta
+    proj_delay: np.ndarray       # float64, delay in ms, or -1 for per-synapse delays
+    proj_row_start: np.ndarray   # int64, offset of its rows into syn_indptr
+    # synapses, CSR per projection (rows by presynaptic local index)
+    syn_indptr: np.ndarray       # int64
+    syn_target: np.ndarray       # int64, global gamma neuron
+    syn_weight: np.ndarray       # float64
+    syn_delay: np.ndarray        # float64, ms; rows sorted by delay
+    # input events of all sources, sorted by time (stable)
+    in_time: np.ndarray          # float64, ms
+    in_node: np.ndarray          # int64
+    in_amp: np.ndarray           # float64

@@ -1,0 +1,168 @@
+"""Model description -> CompiledNetwork (flat arrays) plus the bookkeeping to read results."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .encode import encode_signal
+from ..errors import CompileError
+from ..model.population import GammaPopulation
+from ..model.sources import PoissonSource, SignalSource, SpikeSource
+from .arrays import CompiledNetwork
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each population lives in the flat arrays."""
+    names: tuple                 # population names in order
+    kinds: tuple                 # "source" or "gamma"
+    sizes: tuple                 # n per population
+    offsets: tuple               # first channel (sources) or first neuron (gamma)
+    K: tuple                     # buckets (gamma) or 0
+    n_channels: int
+    n_neurons: int
+    max_out: int                 # most projections leaving one population
+
+    def index(self, name):
+        return self.names.index(name)
+
+
+def _source_events(net, pop, duration):
+    if isinstance(pop, SignalSource):
+        return encode_signal(pop.t, pop.values, pop.theta, duration)
+    if isinstance(pop, PoissonSource):
+        return pop.events(duration, net.population_seed(pop))
+    return pop.events(duration)
+
+
+def _i64(values):
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def _f64(values):
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def compile_network(net, duration):
+    """Flatten ``net`` for a run of ``duration`` ms; returns (CompiledNetwork, Layout)."""
+    pops = net.populations
+    if not any(isinstance(p, GammaPopulation) for p in pops):
+        raise CompileError("Network has no GammaPopulation: there is nothing to simulate; "
+                           "add one with net.add(esg.GammaPopulation(...))")
+    offsets, n_ch, n_nrn = [], 0, 0
+    for p in pops:
+        if isinstance(p, GammaPopulation):
+            offsets.append(n_nrn)
+            n_nrn += p.n
+        else:
+            offsets.append(n_ch)
+            n_ch += p.n
+    out_lists = [[] for _ in pops]
+    pop_index = {id(p): i for i, p in enumerate(pops)}
+    for k, proj in enumerate(net.projections):
+        out_lists[pop_index[id(proj.pre)]].append(k)
+
+    # neurons
+    K_list, bstart, rstart, center, spread = [], [], [], [], []
+    bias, theta0, inv_tau_h, beta, rset_of = [], [], [], [], []
+    v_parts, rate_parts, rset_start, rset_K = [], [], [], []
+    n_buckets = n_rates = 0
+    for p in pops:
+        if not isinstance(p, GammaPopulation):
+            continue
+        rates = 1.0 / p.tau_per_neuron()
+        if p.tau_shared:
+            sets = rates[:1]
+            which = np.zeros(p.n, np.int64)
+        else:
+            sets = rates
+            which = np.arange(p.n)
+        first_set = len(rset_start)
+        for row in sets:
+            rset_start.append(n_rates)
+            rset_K.append(p.K)
+            rate_parts.append(row)
+            n_rates += p.K
+        K_list.append(np.full(p.n, p.K))
+        bstart.append(n_buckets + p.K * np.arange(p.n))
+        n_buckets += p.n * p.K
+        rset_of.append(first_set + which)
+        rstart.append(np.asarray(rset_start)[first_set + which])
+        center.append(0.5 * (rates.max(axis=1) + rates.min(axis=1)))
+        spread.append(rates.max(axis=1) - rates.min(axis=1))
+        v_parts.append(p.v_per_neuron().reshape(-1))
+        bias.append(np.broadcast_to(p.bias, (p.n,)))
+        theta0.append(np.broadcast_to(p.theta, (p.n,)))
+        inv_tau_h.append(np.full(p.n, 1.0 / p.tau_h))
+        beta.append(np.full(p.n, p.beta))
+
+    # nodes
+    node_pop = np.empty(n_ch + n_nrn, np.int64)
+    node_local = np.empty(n_ch + n_nrn, np.int64)
+    for i, p in enumerate(pops):
+        base = offsets[i] + (n_ch if isinstance(p, GammaPopulation) else 0)
+        node_pop[base:base + p.n] = i
+        node_local[base:base + p.n] = np.arange(p.n)
+
+    # projections, CSR rows per projection, rows sorted by (delay, target)
+    pop_out_start = np.zeros(len(pops) + 1, np.int64)
+    pop_out_start[1:] = np.cumsum([len(lst) for lst in out_lists])
+    pop_out_proj = [k for lst in out_lists for k in lst]
+    indptr_parts, target_parts, weight_parts, delay_parts = [], [], [], []
+    proj_pulse, proj_delay, proj_row_start = [], [], []
+    n_syn = n_rows = 0
+    for proj in net.projections:
+        W = proj.weights
+        post_off = offsets[pop_index[id(proj.post)]]
+        if proj.per_synapse_delay:
+            delays = proj.delay.data
+            rows = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
+            order = np.lexsort((W.indices, delays, rows))
+        else:
+            delays = np.full(W.nnz, proj.delay)
+            order = np.arange(W.nnz)
+        indptr_parts.append(n_syn + W.indptr.astype(np.int64))
+        target_parts.append(post_off + W.indices[order].astype(np.int64))
+        weight_parts.append(W.data[order])
+        delay_parts.append(delays[order])
+        proj_pulse.append(1 if getattr(proj.pre, "coding", "delta") == "pulse"
+                          and not isinstance(proj.pre, GammaPopulation) else 0)
+        proj_delay.append(-1.0 if proj.per_synapse_delay else proj.delay)
+        proj_row_start.append(n_rows)
+        n_rows += W.shape[0] + 1
+        n_syn += W.nnz
+
+    # inputs
+    in_t, in_node, in_a = [np.empty(0)], [np.empty(0, np.int64)], [np.empty(0)]
+    for i, p in enumerate(pops):
+        if isinstance(p, GammaPopulation):
+            continue
+        t, ids, a = _source_events(net, p, duration)
+        in_t.append(np.asarray(t, np.float64))
+        in_node.append(offsets[i] + np.asarray(ids, np.int64))
+        in_a.append(np.asarray(a, np.float64))
+    in_t, in_node, in_a = np.concatenate(in_t), np.concatenate(in_node), np.concatenate(in_a)
+    order = np.argsort(in_t, kind="stable")
+
+    cat = np.concatenate
+    compiled = CompiledNetwork(
+        nrn_K=_i64(cat(K_list)), nrn_bstart=_i64(cat(bstart)), nrn_rstart=_i64(cat(rstart)),
+        nrn_center=_f64(cat(center)), nrn_spread=_f64(cat(spread)), nrn_bias=_f64(cat(bias)),
+        nrn_theta0=_f64(cat(theta0)), nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
+        nrn_rset=_i64(cat(rset_of)), v=_f64(cat(v_parts)), rates=_f64(cat(rate_parts)),
+        rset_start=_i64(rset_start), rset_K=_i64(rset_K),
+        node_pop=node_pop, node_local=node_local,
+        pop_out_start=pop_out_start, pop_out_proj=_i64(pop_out_proj),
+        proj_pulse=_i64(proj_pulse), proj_delay=_f64(proj_delay), proj_row_start=_i64(proj_row_start),
+        syn_indptr=_i64(cat(indptr_parts) if indptr_parts else np.zeros(0)),
+        syn_target=_i64(cat(target_parts) if target_parts else np.zeros(0)),
+        syn_weight=_f64(cat(weight_parts) if weight_parts else np.zeros(0)),
+        syn_delay=_f64(cat(delay_parts) if delay_parts else np.zeros(0)),
+        in_time=_f64(in_t[order]), in_node=_i64(in_node[order]), in_amp=_f64(in_a[order]))
+    layout = Layout(
+        names=tuple(p.name for p in pops),
+        kinds=tuple("gamma" if isinstance(p, GammaPopulation) else "source" for p in pops),
+        sizes=tuple(p.n for p in pops), offsets=tuple(offsets),
+        K=tuple(p.K if isinstance(p, GammaPopulation) else 0 for p in pops),
+        n_channels=n_ch, n_neurons=n_nrn,
+        max_out=max((len(lst) for lst in out_lists), default=0))
+    return compiled, layout

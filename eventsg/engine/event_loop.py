@@ -1,0 +1,252 @@
+"""The exact event-driven loop (no time step).
+
+Order of work at one time t (documented, bit-for-bit reproducible):
+1. input events at t, in their stable time order, schedule their deliveries;
+2. arrivals (deliveries) at t, in insertion order: each advances its target
+   exactly to t and applies the pulse (bucket 1 jumps) or delta (drive jumps);
+3. once no arrival at t is left, every neuron touched at t is checked in the
+   order it was first touched: a neuron whose spike rule holds fires at once
+   (graded amplitude); the others get a new prediction of their next crossing;
+4. predicted spikes at t fire in insertion order (their deliveries with zero
+   delay are arrivals at t, and steps 2-3 repeat).
+Sample times record the state after everything at that time.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing
+from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
+from .propagator import buckets_at
+from .queue import ARRIVAL, CHECK, queue_free, queue_pop, queue_push, queue_release, \
+    queue_top_class, queue_top_time
+from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
+                    C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_STALE, C_SYNAPTIC, ST_BUFFER_FULL,
+                    ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES)
+
+EV_DELIVER = 0
+EV_PREDICTION = 1
+
+
+@njit(cache=True)
+def _neuron_views(net, st, g):
+    K = net.nrn_K[g]
+    b0 = net.nrn_bstart[g]
+    r0 = net.nrn_rstart[g]
+    return (st.z[b0:b0 + K], net.v[b0:b0 + K], net.rates[r0:r0 + K],
+            st.E[:K, :K], st.work, st.zt[:K])
+
+
+@njit(cache=True)
+def advance_neuron(net, st, g, t):
+    """Move neuron g's stored state exactly to time t (ms) >= its t_last."""
+    D = t - st.t_last[g]
+    if D <= 0.0:
+        return
+    z, v, rates, E, work, zt = _neuron_views(net, st, g)
+    buckets_at(rates, net.nrn_center[g], net.nrn_spread[g], z, st.drive[g], D, E, work, zt)
+    for k in range(z.shape[0]):
+        z[k] = zt[k]
+    if st.h[g] > 0.0:
+        st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
+    st.t_last[g] = t
+
+
+@njit(cache=True)
+def _mark_dirty(st, g):
+    st.version[g] += 1
+    if st.is_dirty[g] == 0:
+        st.is_dirty[g] = 1
+        st.dirty[st.ctr[C_DIRTY]] = g
+        st.ctr[C_DIRTY] += 1
+
+
+@njit(cache=True)
+def _emit(net, q, node, t, amp):
+    """Schedule the deliveries of a spike of ``node`` at t with amplitude amp."""
+    p0 = net.node_pop[node]
+    row = net.node_local[node]
+    for k in range(net.pop_out_start[p0], net.pop_out_start[p0 + 1]):
+        p = net.pop_out_proj[k]
+        base = net.proj_row_start[p]
+        start = net.syn_indptr[base + row]
+        if start == net.syn_indptr[base + row + 1]:
+            continue
+        d = net.proj_delay[p]
+        if d < 0.0:
+            d = net.syn_delay[start]
+        queue_push(q, t + d, ARRIVAL, EV_DELIVER, node, p, start, amp, t)
+
+
+@njit(cache=True)
+def _deliver(net, st, q, t, node, p, start, amp, t_emit):
+    """Apply one delivery event: all synapses of the row (or its delay group)."""
+    row = net.node_local[node]
+    end = net.syn_indptr[net.proj_row_start[p] + row + 1]
+    uniform = net.proj_delay[p] >= 0.0
+    pulse = net.proj_pulse[p] == 1
+    k = start
+    d0 = net.syn_delay[start]
+    while k < end and (uniform or net.syn_delay[k] == d0):
+        g = net.syn_target[k]
+        advance_neuron(net, st, g, t)
+        w = net.syn_weight[k] * amp
+        if pulse:
+            st.z[net.nrn_bstart[g]] += w
+        else:
+            st.drive[g] += w
+        _mark_dirty(st, g)
+        k += 1
+    st.ctr[C_SYNAPTIC] += k - start
+    if k < end:
+        queue_push(q, t_emit + net.syn_delay[k], ARRIVAL, EV_DELIVER, node, p, k, amp, t_emit)
+
+
+@njit(cache=True)
+def fire(net, st, q, g, t, kind, at_crossing):
+    """Neuron g spikes at t (ms) by rule ``kind``; record, update r and h, emit."""
+    advance_neuron(net, st, g, t)
+    z, v, rates, E, work, zt = _neuron_views(net, st, g)
+    x = neuron_signal(z, v, net.nrn_bias[g])
+    theta = net.nrn_theta0[g] + st.h[g]
+    r = st.r[g]
+    a = spike_amplitude(kind, x, r, theta, at_crossing)
+    if at_crossing:
+        st.r[g] = r + a if kind != FLOOR else 0.0
+    else:
+        st.r[g] = x if x > 0.0 else 0.0
+    st.h[g] += adapted_increment(net.nrn_beta[g], a)
+    i = st.ctr[C_SPIKES_BUFFERED]
+    st.spk_t[i] = t
+    st.spk_neuron[i] = g
+    st.spk_amp[i] = a
+    st.ctr[C_SPIKES_BUFFERED] = i + 1
+    st.ctr[C_SPIKES] += 1
+    _emit(net, q, net.node_pop.shape[0] - net.nrn_K.shape[0] + g, t, a)
+    _mark_dirty(st, g)
+
+
+@njit(cache=True)
+def predict(net, st, q, g, t_from, t_end, max_steps):
+    """Search neuron g's next crossing from t_from; schedule it. False if not finite."""
+    z, v, rates, E, work, zt = _neuron_views(net, st, g)
+    st.ctr[C_SEARCHES] += 1
+    status, t = find_crossing(rates, net.nrn_center[g], net.nrn_spread[g], v, net.nrn_bias[g],
+                              net.nrn_theta0[g], net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g],
+                              st.h[g], st.t_last[g], t_from, t_end, max_steps, E, work, zt)
+    if status == NEVER:
+        return True
+    if status == NONFINITE:
+        return False
+    if status == CONTINUE:
+        st.ctr[C_CONTINUATIONS] += 1
+    queue_push(q, t, CHECK, EV_PREDICTION, g, st.version[g], status, 0.0, 0.0)
+    return True
+
+
+@njit(cache=True)
+def _check_dirty(net, st, q, t, t_end, max_steps):
+    """Step 3: check every neuron touched at t; fire or predict."""
+    n_dirty = st.ctr[C_DIRTY]
+    st.ctr[C_DIRTY] = 0
+    for i in range(n_dirty):
+        st.is_dirty[st.dirty[i]] = 0
+    for i in range(n_dirty):
+        g = st.dirty[i]
+        z, v, rates, E, work, zt = _neuron_views(net, st, g)
+        x = neuron_signal(z, v, net.nrn_bias[g])
+        if not math.isfinite(x):
+            return False
+        kind = spike_kind(x, st.r[g], net.nrn_theta0[g] + st.h[g])
+        if kind != NO_SPIKE:
+            fire(net, st, q, g, t, kind, False)
+        elif not predict(net, st, q, g, t, t_end, max_steps):
+            return False
+    return True
+
+
+@njit(cache=True)
+def record_samples(net, st, rec, t_before):
+    """Record every pending sample time < t_before (state after all events at it)."""
+    S = rec.times.shape[0]
+    s = st.ctr[C_SAMPLE_POS]
+    while s < S and rec.times[s] < t_before:
+        ts = rec.times[s]
+        for j in range(rec.neurons.shape[0]):
+            g = rec.neurons[j]
+            z, v, rates, E, work, zt = _neuron_views(net, st, g)
+            D = ts - st.t_last[g]
+            buckets_at(rates, net.nrn_center[g], net.nrn_spread[g], z, st.drive[g], D, E, work, zt)
+            rec.x[s, j] = neuron_signal(zt, v, net.nrn_bias[g])
+            rec.r[s, j] = st.r[g]
+            h = st.h[g] * math.exp(-D * net.nrn_inv_tau_h[g]) if st.h[g] > 0.0 else 0.0
+            rec.theta[s, j] = net.nrn_theta0[g] + h
+            o = rec.zoff[j]
+            for k in range(zt.shape[0]):
+                rec.z[s, o + k] = zt[k]
+        s += 1
+    st.ctr[C_SAMPLE_POS] = s
+
+
+@njit(cache=True)
+def run_events(net, st, q, rec, t_end, t_stop, max_steps, max_spikes, max_events, max_out):
+    """Run until every event at times <= t_stop (ms) is done, or a stop status.
+
+    Returns a status code (state.ST_*). With t_stop == t_end, samples up to t_end
+    are recorded too. ``max_out``: most projections leaving one population.
+    """
+    n_in = net.in_time.shape[0]
+    buf = st.spk_t.shape[0]
+    while True:
+        if queue_free(q) < max_out + 2:
+            return ST_QUEUE_FULL
+        if st.ctr[C_SPIKES_BUFFERED] + st.ctr[C_DIRTY] + 1 >= buf:
+            return ST_BUFFER_FULL
+        if st.ctr[C_SPIKES] >= max_spikes:
+            return ST_RUNAWAY_SPIKES
+        if st.ctr[C_EVENTS] >= max_events:
+            return ST_RUNAWAY_EVENTS
+        pos = st.ctr[C_INPUT_POS]
+        t_in = net.in_time[pos] if pos < n_in else np.inf
+        t_q = queue_top_time(q)
+        now = st.now[0]
+        if st.ctr[C_DIRTY] > 0:
+            arrivals_left = t_in == now or (t_q == now and queue_top_class(q) == ARRIVAL)
+            if not arrivals_left:
+                if queue_free(q) < st.ctr[C_DIRTY] * (max_out + 1):
+                    return ST_QUEUE_FULL
+                if not _check_dirty(net, st, q, now, t_end, max_steps):
+                    return ST_NONFINITE
+                continue
+        t_next = min(t_in, t_q)
+        if t_next > t_stop:
+            record_samples(net, st, rec, np.nextafter(t_stop, np.inf))
+            return ST_DONE
+        record_samples(net, st, rec, t_next)
+        st.now[0] = t_next
+        st.ctr[C_EVENTS] += 1
+        if t_in <= t_q:
+            _emit(net, q, net.in_node[pos], t_in, net.in_amp[pos])
+            st.ctr[C_INPUT_POS] = pos + 1
+            st.ctr[C_INPUTS] += 1
+            continue
+        t, slot = queue_pop(q)
+        kind = q.kind[slot]
+        a = q.a[slot]
+        b = q.b[slot]
+        c = q.c[slot]
+        f0 = q.f0[slot]
+        f1 = q.f1[slot]
+        queue_release(q, slot)
+        if kind == EV_DELIVER:
+            _deliver(net, st, q, t, a, b, c, f0, f1)
+        elif b != st.version[a]:
+            st.ctr[C_EVENTS] -= 1
+            st.ctr[C_STALE] += 1
+        elif c == CONTINUE:
+            advance_neuron(net, st, a, t)
+            if not predict(net, st, q, a, t, t_end, max_steps):
+                return ST_NONFINITE
+        else:
+            fire(net, st, q, a, t, c, True)

@@ -1,0 +1,93 @@
+"""Mutable state of a run: neuron state, queue, buffers and counters.
+
+Counters live in one int64 array ``ctr`` indexed by the constants below, so a
+run can stop (to flush spikes, grow the queue, show progress) and resume.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from .propagator import MAX_TERMS
+from .queue import EventQueue, make_queue
+
+# ctr indices: progress
+C_INPUT_POS = 0
+C_SAMPLE_POS = 1
+C_DIRTY = 2
+C_SPIKES_BUFFERED = 3
+# ctr indices: statistics
+C_EVENTS = 4          # events handled (inputs, deliveries, valid predictions)
+C_STALE = 5           # stale predictions dropped
+C_SYNAPTIC = 6        # synaptic events delivered (one per synapse)
+C_SPIKES = 7          # spikes emitted
+C_INPUTS = 8          # input events read
+C_SEARCHES = 9        # crossing searches started
+C_CONTINUATIONS = 10  # continuation events scheduled
+N_COUNTERS = 11
+
+# status returned by kernels
+ST_DONE = 0           # reached t_stop
+ST_QUEUE_FULL = 1     # grow the queue and call again
+ST_BUFFER_FULL = 2    # take the spikes out of the buffer and call again
+ST_RUNAWAY_SPIKES = 3
+ST_RUNAWAY_EVENTS = 4
+ST_NONFINITE = 5
+
+
+class EngineState(NamedTuple):
+    z: np.ndarray            # float64 (total buckets,) buckets at each neuron's t_last
+    t_last: np.ndarray       # float64 (n,) time of each neuron's stored state, ms
+    drive: np.ndarray        # float64 (n,) delta-coded input I
+    r: np.ndarray            # float64 (n,) transmitted signal
+    h: np.ndarray            # float64 (n,) threshold adaptation at t_last
+    version: np.ndarray      # int64 (n,) bumps invalidate predictions
+    dirty: np.ndarray        # int64 (n,) neurons to re-check at the current time
+    is_dirty: np.ndarray     # uint8 (n,)
+    spk_t: np.ndarray        # float64 (buf,) spike buffer: time, ms
+    spk_neuron: np.ndarray   # int64 (buf,) global neuron
+    spk_amp: np.ndarray      # float64 (buf,) signed amplitude
+    ctr: np.ndarray          # int64 (N_COUNTERS,)
+    now: np.ndarray          # float64 (1,) current time, ms
+    E: np.ndarray            # scratch (Kmax, Kmax)
+    work: np.ndarray         # scratch (Kmax, max(Kmax, MAX_TERMS + 1))
+    zt: np.ndarray           # scratch (Kmax,)
+
+
+def make_state(net, spike_buffer=1 << 16):
+    """Fresh state at t = 0 for a compiled network."""
+    n = net.nrn_K.shape[0]
+    kmax = int(net.nrn_K.max()) if n else 1
+    return EngineState(
+        z=np.zeros(net.v.shape[0]), t_last=np.zeros(n), drive=np.zeros(n),
+        r=np.zeros(n), h=np.zeros(n), version=np.zeros(n, np.int64),
+        dirty=np.zeros(n, np.int64), is_dirty=np.zeros(n, np.uint8),
+        spk_t=np.empty(spike_buffer), spk_neuron=np.empty(spike_buffer, np.int64),
+        spk_amp=np.empty(spike_buffer), ctr=np.zeros(N_COUNTERS, np.int64),
+        now=np.zeros(1), E=np.zeros((kmax, kmax)),
+        work=np.zeros((kmax, max(kmax, MAX_TERMS + 1))), zt=np.zeros(kmax))
+
+
+class Recorder(NamedTuple):
+    """Where sampled states go: rows are sample times, columns recorded neurons."""
+    times: np.ndarray        # float64 (S,) sorted sample times, ms
+    neurons: np.ndarray      # int64 (R,) global neurons recorded
+    zoff: np.ndarray         # int64 (R,) column offset of each neuron's buckets in z
+    x: np.ndarray            # float64 (S, R)
+    r: np.ndarray            # float64 (S, R)
+    theta: np.ndarray        # float64 (S, R)
+    z: np.ndarray            # float64 (S, total recorded buckets)
+
+
+def make_recorder(net, times, neurons):
+    times = np.ascontiguousarray(times, dtype=np.float64)
+    neurons = np.ascontiguousarray(neurons, dtype=np.int64)
+    K = net.nrn_K[neurons]
+    zoff = np.zeros(neurons.size, np.int64)
+    if neurons.size:
+        zoff[1:] = np.cumsum(K)[:-1]
+    S, R = times.size, neurons.size
+    return Recorder(times, neurons, zoff, np.zeros((S, R)), np.zeros((S, R)),
+                    np.zeros((S, R)), np.zeros((S, int(K.sum()))))
+
+
+__all__ = ["EngineState", "EventQueue", "Recorder", "make_queue", "make_recorder", "make_state"]

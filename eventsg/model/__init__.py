@@ -1,0 +1,7 @@
+"""What users build: populations, projections and the network."""
+from .network import Network
+from .population import GammaPopulation
+from .projection import Projection
+from .sources import PoissonSource, SignalSource, SpikeSource
+
+__all__ = ["Network", "GammaPopulation", "Projection", "PoissonSource", "SignalSource", "SpikeSource"]

@@ -1,0 +1,141 @@
+"""Read-only results of a run: spikes, sampled states, statistics, status."""
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+
+def _frozen(arr):
+    arr = np.ascontiguousarray(arr)
+    arr.flags.writeable = False
+    return arr
+
+
+class Spikes(NamedTuple):
+    """Spikes of one population in emission order: times t (ms), neuron ids i, signed amplitudes a."""
+    t: np.ndarray
+    i: np.ndarray
+    a: np.ndarray
+
+    def __len__(self):
+        return self.t.shape[0]
+
+
+class State(NamedTuple):
+    """States sampled at times t (S,): x, y, r, theta of shape (S, n); buckets z (S, n, K)."""
+    t: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    r: np.ndarray
+    theta: np.ndarray
+    z: np.ndarray
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """Counts and timing of a run."""
+    engine: str
+    duration_ms: float
+    dt_ms: float                 # None for the event-driven engine
+    events: int                  # events handled (inputs, deliveries, valid predictions; steps for clock)
+    stale_events: int            # invalidated predictions dropped
+    synaptic_events: int         # synaptic events delivered (one per synapse reached)
+    spikes: int                  # spikes emitted by gamma neurons
+    input_events: int            # input events read
+    searches: int                # crossing searches started
+    continuations: int           # searches resumed later
+    compile_s: float             # building the flat arrays, s
+    wall_s: float                # kernel time, s
+
+    @property
+    def synaptic_events_per_s(self):
+        """Synaptic events delivered per second of kernel wall time."""
+        return self.synaptic_events / self.wall_s if self.wall_s > 0 else float("inf")
+
+    def as_dict(self):
+        d = dict(self.__dict__)
+        d["synaptic_events_per_s"] = self.synaptic_events_per_s
+        return d
+
+
+class SimulationResult:
+    """What a run produced. Arrays are read-only.
+
+    ``status`` is "ok", or "runaway" / "nonfinite" / "interrupted" when the run
+    stopped early (then ``message`` says why and everything up to the stop is kept).
+    """
+
+    def __init__(self, layout, spikes, states, stats, status="ok", message="", t_reached=None):
+        self._layout = layout
+        self._spikes = spikes
+        self._states = states
+        self.stats = stats
+        self.status = status
+        self.message = message
+        self.t_reached = stats.duration_ms if t_reached is None else t_reached
+
+    @property
+    def populations(self):
+        """Names of the gamma populations."""
+        return [n for n, k in zip(self._layout.names, self._layout.kinds) if k == "gamma"]
+
+    @property
+    def duration(self):
+        return self.stats.duration_ms
+
+    def _name(self, pop):
+        name = pop if isinstance(pop, str) else getattr(pop, "name", None)
+        if name not in self._spikes:
+            raise KeyError(f"no gamma population {name!r} in this result "
+                           f"(gamma populations: {', '.join(self.populations)})")
+        return name
+
+    def spikes(self, pop):
+        """Spikes(t, i, a) of a gamma population (object or name)."""
+        return self._spikes[self._name(pop)]
+
+    def spike_trains(self, pop):
+        """{neuron id: spike times (ms)} for every neuron of the population."""
+        s = self.spikes(pop)
+        n = self._layout.sizes[self._layout.index(self._name(pop))]
+        order = np.argsort(s.i, kind="stable")
+        bounds = np.searchsorted(s.i[order], np.arange(n + 1))
+        return {j: s.t[order[bounds[j]:bounds[j + 1]]] for j in range(n)}
+
+    def state(self, pop):
+        """State(t, x, y, r, theta, z) sampled at the run's sample times."""
+        name = self._name(pop)
+        if name not in self._states:
+            raise KeyError(f"no state recorded for {name!r}: pass sample_times (and record) to run()")
+        return self._states[name]
+
+    def __repr__(self):
+        counts = ", ".join(f"{n}: {len(self._spikes[n])}" for n in self.populations)
+        return (f"SimulationResult(engine={self.stats.engine!r}, duration={self.duration} ms, "
+                f"status={self.status!r}, spikes={{{counts}}})")
+
+
+def build_result(layout, spike_chunks, recorder, record_names, stats, status, message, t_reached):
+    """Assemble a SimulationResult from the engine's flat outputs."""
+    t = np.concatenate([c[0] for c in spike_chunks]) if spike_chunks else np.empty(0)
+    g = np.concatenate([c[1] for c in spike_chunks]) if spike_chunks else np.empty(0, np.int64)
+    a = np.concatenate([c[2] for c in spike_chunks]) if spike_chunks else np.empty(0)
+    spikes, states = {}, {}
+    col = 0
+    zcol = 0
+    for name, kind, n, off, K in zip(layout.names, layout.kinds, layout.sizes, layout.offsets,
+                                     layout.K):
+        if kind != "gamma":
+            continue
+        mine = (g >= off) & (g < off + n)
+        spikes[name] = Spikes(_frozen(t[mine]), _frozen(g[mine] - off), _frozen(a[mine]))
+        if name in record_names:
+            x = recorder.x[:, col:col + n]
+            S = recorder.times.shape[0]
+            states[name] = State(_frozen(recorder.times), _frozen(x), _frozen(np.maximum(x, 0.0)),
+                                 _frozen(recorder.r[:, col:col + n]),
+                                 _frozen(recorder.theta[:, col:col + n]),
+                                 _frozen(recorder.z[:, zcol:zcol + n * K].reshape(S, n, K)))
+            col += n
+            zcol += n * K
+    return SimulationResult(layout, spikes, states, stats, status, message, t_reached)

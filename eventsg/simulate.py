@@ -1,0 +1,184 @@
+"""Run a network: compile it, drive a kernel in chunks, return a SimulationResult."""
+import math
+import time
+
+import numpy as np
+
+from .compile import compile_network
+from .engine.clock_loop import run_clock, step_propagators
+from .engine.event_loop import run_events
+from .engine.queue import grow_queue, make_queue
+from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
+                           C_SPIKES_BUFFERED, C_STALE, C_SYNAPTIC, ST_BUFFER_FULL, ST_DONE,
+                           ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES,
+                           make_recorder, make_state)
+from .errors import RunawayError, SimulationError, SpecError
+from .model.population import GammaPopulation
+from .model.validation import check_count, check_scalar, fail
+from .results import RunStats, build_result
+
+ENGINES = ("event", "clock")
+
+
+def _progress_bar(total, enabled, desc):
+    from tqdm.auto import tqdm
+    disable = None if enabled is None else not enabled
+    return tqdm(total=total, disable=disable, delay=0 if enabled else 2.0, desc=desc,
+                unit="ms", leave=False)
+
+
+def _record_setup(net, layout, sample_times, record, duration):
+    owner = "run"
+    if sample_times is None:
+        return np.empty(0), [], ()
+    times = np.asarray(sample_times, dtype=np.float64)
+    if times.ndim != 1:
+        fail(owner, "sample_times", f"array of shape {times.shape}", "a 1-D array of times in ms")
+    if not np.all(np.isfinite(times)):
+        fail(owner, "sample_times", times[~np.isfinite(times)][0], "finite")
+    if times.size and (times.min() < 0 or times.max() > duration):
+        bad = times[(times < 0) | (times > duration)][0]
+        fail(owner, "sample_times", bad, f"in [0, duration = {duration}] ms")
+    if np.any(np.diff(times) < 0):
+        fail(owner, "sample_times", times, "sorted in increasing order")
+    if record is None:
+        pops = [p for p in net.populations if isinstance(p, GammaPopulation)]
+    else:
+        pops = [net.population(p) for p in (record if isinstance(record, (list, tuple)) else [record])]
+        for p in pops:
+            if not isinstance(p, GammaPopulation):
+                fail(owner, "record", p.name, "gamma populations only (sources have no state)")
+    names = {p.name for p in pops}
+    neurons = []
+    for name, off, n in zip(layout.names, layout.offsets, layout.sizes):
+        if name in names:
+            neurons.append(np.arange(off, off + n))
+    neurons = np.concatenate(neurons) if neurons else np.empty(0, np.int64)
+    return times, neurons, names
+
+
+def simulate(net, duration, sample_times=None, record=None, engine="event", dt=None, *,
+             max_spikes=100_000_000, max_events=10_000_000_000, max_search_steps=8,
+             progress=None, chunks=200, spike_buffer=1 << 18):
+    """Simulate ``net`` for ``duration`` ms.
+
+    sample_times: sorted times in [0, duration] ms at which states are recorded
+    (analytic evaluation, not re-simulation); record: gamma populations to record
+    (default all). engine: "event" (exact) or "clock" (fixed step ``dt`` ms).
+    max_spikes, max_events: runaway guards; exceeding one raises RunawayError whose
+    ``result`` keeps everything recorded so far. max_search_steps: crossing-search
+    steps before a search is resumed by a later event. progress: True / False /
+    None (a bar on terminals when a run takes more than 2 s).
+    Raises SpecError for bad arguments, SimulationError when the state is not finite.
+    """
+    duration = check_scalar("run", "duration", duration, positive=True)
+    if engine not in ENGINES:
+        fail("run", "engine", engine, "one of " + ", ".join(map(repr, ENGINES)))
+    if engine == "clock":
+        if dt is None:
+            fail("run", "dt", dt, "a step in ms (> 0) for engine='clock'")
+        dt = check_scalar("run", "dt", dt, positive=True)
+    elif dt is not None:
+        fail("run", "dt", dt, "None for engine='event' (the event-driven engine has no time step)")
+    max_spikes = check_count("run", "max_spikes", max_spikes)
+    max_events = check_count("run", "max_events", max_events)
+    max_search_steps = check_count("run", "max_search_steps", max_search_steps)
+    chunks = check_count("run", "chunks", chunks)
+
+    t0 = time.perf_counter()
+    compiled, layout = compile_network(net, duration)
+    times, neurons, record_names = _record_setup(net, layout, sample_times, record, duration)
+    recorder = make_recorder(compiled, times, neurons)
+    state = make_state(compiled, spike_buffer=max(spike_buffer, 2 * layout.n_neurons + 16))
+    compile_s = time.perf_counter() - t0
+
+    spike_chunks = []
+
+    def flush():
+        n = int(state.ctr[C_SPIKES_BUFFERED])
+        if n:
+            spike_chunks.append((state.spk_t[:n].copy(), state.spk_neuron[:n].copy(),
+                                 state.spk_amp[:n].copy()))
+            state.ctr[C_SPIKES_BUFFERED] = 0
+
+    run = _run_event if engine == "event" else _run_clock
+    wall = time.perf_counter()
+    status, t_reached = run(compiled, layout, state, recorder, duration, dt, flush, chunks,
+                            progress, max_spikes, max_events, max_search_steps)
+    wall = time.perf_counter() - wall
+    flush()
+    ctr = state.ctr
+    stats = RunStats(engine=engine, duration_ms=duration, dt_ms=dt, events=int(ctr[C_EVENTS]),
+                     stale_events=int(ctr[C_STALE]), synaptic_events=int(ctr[C_SYNAPTIC]),
+                     spikes=int(ctr[C_SPIKES]), input_events=int(ctr[C_INPUTS]),
+                     searches=int(ctr[C_SEARCHES]), continuations=int(ctr[C_CONTINUATIONS]),
+                     compile_s=compile_s, wall_s=wall)
+    messages = {
+        ST_RUNAWAY_SPIKES: f"runaway activity: {int(ctr[C_SPIKES])} spikes reached max_spikes = "
+                           f"{max_spikes} at t = {t_reached:.6g} ms; raise max_spikes if this "
+                           "activity is expected",
+        ST_RUNAWAY_EVENTS: f"runaway activity: {int(ctr[C_EVENTS])} events reached max_events = "
+                           f"{max_events} at t = {t_reached:.6g} ms; raise max_events if expected",
+        ST_NONFINITE: f"the state became non-finite (NaN or inf) at t = {t_reached:.6g} ms; "
+                      "check weights, biases and time constants for overflow",
+    }
+    kind = {ST_DONE: "ok", ST_RUNAWAY_SPIKES: "runaway", ST_RUNAWAY_EVENTS: "runaway",
+            ST_NONFINITE: "nonfinite"}[status]
+    result = build_result(layout, spike_chunks, recorder, record_names, stats, kind,
+                          messages.get(status, ""), t_reached)
+    if status in (ST_RUNAWAY_SPIKES, ST_RUNAWAY_EVENTS):
+        raise RunawayError(result.message, result=result)
+    if status == ST_NONFINITE:
+        raise SimulationError(result.message, result=result)
+    return result
+
+
+def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progress,
+               max_spikes, max_events, max_steps):
+    queue = [make_queue(max(1024, 4 * layout.n_neurons))]
+    status = ST_DONE
+    with _progress_bar(duration, progress, "eventsg run") as bar:
+        done = 0.0
+        for k in range(1, chunks + 1):
+            t_stop = duration if k == chunks else duration * k / chunks
+            while True:
+                status = run_events(net, state, queue[0], recorder, duration, t_stop, max_steps,
+                                    max_spikes, max_events, layout.max_out)
+                if status == ST_QUEUE_FULL:
+                    queue[0] = grow_queue(queue[0])
+                elif status == ST_BUFFER_FULL:
+                    flush()
+                else:
+                    break
+            if status != ST_DONE:
+                return status, float(state.now[0])
+            bar.update(t_stop - done)
+            done = t_stop
+    return status, duration
+
+
+def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progress,
+               max_spikes, max_events, max_steps):
+    n_steps = int(math.floor(duration / dt + 1e-9)) + 1
+    syn_steps = np.maximum(1, np.rint(net.syn_delay / dt)).astype(np.int64)
+    in_step = np.maximum(0, np.ceil(net.in_time / dt - 1e-9)).astype(np.int64)
+    sample_step = np.rint(recorder.times / dt).astype(np.int64)
+    R = int(syn_steps.max()) + 1 if syn_steps.size else 2
+    ring_pulse = np.zeros((R, layout.n_neurons))
+    ring_delta = np.zeros((R, layout.n_neurons))
+    E_flat, E_off = step_propagators(net, dt, state.work)
+    status = ST_DONE
+    with _progress_bar(duration, progress, "eventsg run (clock)") as bar:
+        n = 0
+        for k in range(1, chunks + 1):
+            n_stop = n_steps if k == chunks else (n_steps * k) // chunks
+            while n < n_stop:
+                status, n = run_clock(net, state, recorder, E_flat, E_off, dt, n, n_stop,
+                                      ring_pulse, ring_delta, syn_steps, in_step, sample_step,
+                                      max_spikes)
+                if status == ST_BUFFER_FULL:
+                    flush()
+                elif status != ST_DONE:
+                    return status, n * dt
+            bar.update(min(n_stop * dt, duration) - bar.n)
+    return status, duration
