@@ -31,16 +31,19 @@ INV_FACTORIAL = np.array([1.0 / math.factorial(k) for k in range(MAX_BUCKETS + M
 
 @njit(cache=True)
 def series_terms(half_spread):
-    """Number of series terms q = 1..Q needed for relative error < 1e-17."""
+    """Number of series terms q = 1..Q needed for relative error < 1e-17.
+
+    The tail after Q is below (h/2)^Q / Q! relative to the sum, which is at least
+    e^(-h/2) >= 0.6 of its leading term for h/2 <= 1/2.
+    """
     if half_spread == 0.0:
         return 0
-    bound = 1e-17 * math.exp(-half_spread)
     term = 1.0
     q = 0
     while q < MAX_TERMS:
         q += 1
         term *= half_spread / q
-        if term < bound:
+        if term < 6e-18:
             break
     return q
 
@@ -57,17 +60,21 @@ def _fill_series(rates, center, D, E, h):
     Q = series_terms(D * spread)
     ecd = math.exp(-center * D)
     for j in range(K):
-        E[j, j] = math.exp(-rates[j] * D)
         for i in range(j):
             E[i, j] = 0.0
+        mu_j = D * (center - rates[j])
         if ecd == 0.0:
-            for i in range(j + 1, K):
+            for i in range(j, K):
                 E[i, j] = 0.0
             continue
-        mu_j = D * (center - rates[j])
+        # h_q(mu_j) = mu_j^q; the diagonal is e^{-cD} sum_q mu_j^q / q! = e^{-lam_j D}
         h[0] = 1.0
+        acc = INV_FACTORIAL[Q]
         for q in range(1, Q + 1):
             h[q] = h[q - 1] * mu_j
+        for q in range(Q - 1, -1, -1):
+            acc = acc * mu_j + INV_FACTORIAL[q]
+        E[j, j] = ecd * acc
         prod = ecd
         for i in range(j + 1, K):
             mu_i = D * (center - rates[i])
