@@ -20,7 +20,7 @@ def random_sparse(n_pre, n_post, fan_out, mean, std, seed):
 
 
 def two_layer_network(n_inputs=500, rate_hz=10.0, n_hidden=1000, n_out=1000, K=4,
-                      tau=(1.0, 2.0, 4.0, 8.0), fan_out=100, theta=0.05, w_in=0.35, w_hid=0.06,
+                      tau=(1.0, 2.0, 4.0, 8.0), fan_out=100, theta=0.05, w_in=0.085, w_hid=0.03,
                       delay=1.0, seed=1):
     """Poisson inputs -> hidden -> output, sparse (fan-out ``fan_out``), delays in ms.
 

@@ -37,8 +37,8 @@ class RunStats:
     engine: str
     duration_ms: float
     dt_ms: float                 # None for the event-driven engine
-    events: int                  # events handled (inputs, deliveries, valid predictions; steps for clock)
-    stale_events: int            # invalidated predictions dropped
+    events: int                  # events handled (inputs, deliveries, predictions; steps for clock)
+    replaced_predictions: int    # predictions replaced before they came due (neuron touched first)
     synaptic_events: int         # synaptic events delivered (one per synapse reached)
     spikes: int                  # spikes emitted by gamma neurons
     input_events: int            # input events read

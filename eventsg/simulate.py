@@ -7,9 +7,10 @@ import numpy as np
 from .compile import compile_network
 from .engine.clock_loop import run_clock, step_propagators
 from .engine.event_loop import run_events
+from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
 from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
-                           C_SPIKES_BUFFERED, C_STALE, C_SYNAPTIC, ST_BUFFER_FULL, ST_DONE,
+                           C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, ST_BUFFER_FULL, ST_DONE,
                            ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES,
                            make_recorder, make_state)
 from .errors import RunawayError, SimulationError, SpecError
@@ -58,7 +59,7 @@ def _record_setup(net, layout, sample_times, record, duration):
 
 
 def simulate(net, duration, sample_times=None, record=None, engine="event", dt=None, *,
-             max_spikes=100_000_000, max_events=10_000_000_000, max_search_steps=8,
+             max_spikes=100_000_000, max_events=10_000_000_000, max_search_steps=2,
              progress=None, chunks=200, spike_buffer=1 << 18):
     """Simulate ``net`` for ``duration`` ms.
 
@@ -109,7 +110,7 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     flush()
     ctr = state.ctr
     stats = RunStats(engine=engine, duration_ms=duration, dt_ms=dt, events=int(ctr[C_EVENTS]),
-                     stale_events=int(ctr[C_STALE]), synaptic_events=int(ctr[C_SYNAPTIC]),
+                     replaced_predictions=int(ctr[C_REPLACED]), synaptic_events=int(ctr[C_SYNAPTIC]),
                      spikes=int(ctr[C_SPIKES]), input_events=int(ctr[C_INPUTS]),
                      searches=int(ctr[C_SEARCHES]), continuations=int(ctr[C_CONTINUATIONS]),
                      compile_s=compile_s, wall_s=wall)
@@ -136,13 +137,14 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
 def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progress,
                max_spikes, max_events, max_steps):
     queue = [make_queue(max(1024, 4 * layout.n_neurons))]
+    predictions = make_prediction_heap(layout.n_neurons)
     status = ST_DONE
     with _progress_bar(duration, progress, "eventsg run") as bar:
         done = 0.0
         for k in range(1, chunks + 1):
             t_stop = duration if k == chunks else duration * k / chunks
             while True:
-                status = run_events(net, state, queue[0], recorder, duration, t_stop, max_steps,
+                status = run_events(net, state, queue[0], predictions, recorder, duration, t_stop, max_steps,
                                     max_spikes, max_events, layout.max_out)
                 if status == ST_QUEUE_FULL:
                     queue[0] = grow_queue(queue[0])

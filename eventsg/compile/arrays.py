@@ -14,18 +14,21 @@ class CompiledNetwork(NamedTuple):
     # per gamma neuron g
     nrn_K: np.ndarray            # int64, buckets
     nrn_bstart: np.ndarray       # int64, offset into bucket arrays (z, v)
-    nrn_rstart: np.ndarray       # int64, offset into rates
-    nrn_center: np.ndarray       # float64, (max + min) / 2 of its rates, 1/ms
-    nrn_spread: np.ndarray       # float64, max - min of its rates, 1/ms
     nrn_bias: np.ndarray         # float64
     nrn_theta0: np.ndarray       # float64, > 0
     nrn_inv_tau_h: np.ndarray    # float64, 1/ms
     nrn_beta: np.ndarray         # float64, >= 0
-    nrn_rset: np.ndarray         # int64, index of its rate set (for fixed-step propagators)
+    nrn_rset: np.ndarray         # int64, index of its rate set (time constants)
     v: np.ndarray                # float64 (total buckets,), bucket weights
     rates: np.ndarray            # float64, 1/tau per bucket, 1/ms, laid out by rate set
     rset_start: np.ndarray       # int64 (n_rsets,), offset of each rate set into rates
     rset_K: np.ndarray           # int64 (n_rsets,)
+    rset_center: np.ndarray      # float64, (max + min) / 2 of the set's rates, 1/ms
+    rset_spread: np.ndarray      # float64, max - min of the set's rates, 1/ms
+    rset_method: np.ndarray      # int64, propagator.PROP_* used to advance the cascade
+    rset_mstart: np.ndarray      # int64, offset of the set's K*K matrices in rset_V, rset_W
+    rset_V: np.ndarray           # float64, eigenbasis V (modal sets; zeros otherwise)
+    rset_W: np.ndarray           # float64, V^-1
     # per node (emitter)
     node_pop: np.ndarray         # int64, population index
     node_local: np.ndarray       # int64, index inside its population

@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..engine.propagator import cascade_plan
 from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
@@ -62,10 +63,11 @@ def compile_network(net, duration):
         out_lists[pop_index[id(proj.pre)]].append(k)
 
     # neurons
-    K_list, bstart, rstart, center, spread = [], [], [], [], []
+    K_list, bstart = [], []
     bias, theta0, inv_tau_h, beta, rset_of = [], [], [], [], []
     v_parts, rate_parts, rset_start, rset_K = [], [], [], []
-    n_buckets = n_rates = 0
+    rset_method, rset_mstart, V_parts, W_parts = [], [], [], []
+    n_buckets = n_rates = n_mat = 0
     for p in pops:
         if not isinstance(p, GammaPopulation):
             continue
@@ -82,13 +84,16 @@ def compile_network(net, duration):
             rset_K.append(p.K)
             rate_parts.append(row)
             n_rates += p.K
+            method, V, W = cascade_plan(1.0 / row)
+            rset_method.append(method)
+            rset_mstart.append(n_mat)
+            V_parts.append(V.reshape(-1))
+            W_parts.append(W.reshape(-1))
+            n_mat += p.K * p.K
         K_list.append(np.full(p.n, p.K))
         bstart.append(n_buckets + p.K * np.arange(p.n))
         n_buckets += p.n * p.K
         rset_of.append(first_set + which)
-        rstart.append(np.asarray(rset_start)[first_set + which])
-        center.append(0.5 * (rates.max(axis=1) + rates.min(axis=1)))
-        spread.append(rates.max(axis=1) - rates.min(axis=1))
         v_parts.append(p.v_per_neuron().reshape(-1))
         bias.append(np.broadcast_to(p.bias, (p.n,)))
         theta0.append(np.broadcast_to(p.theta, (p.n,)))
@@ -145,11 +150,14 @@ def compile_network(net, duration):
 
     cat = np.concatenate
     compiled = CompiledNetwork(
-        nrn_K=_i64(cat(K_list)), nrn_bstart=_i64(cat(bstart)), nrn_rstart=_i64(cat(rstart)),
-        nrn_center=_f64(cat(center)), nrn_spread=_f64(cat(spread)), nrn_bias=_f64(cat(bias)),
+        nrn_K=_i64(cat(K_list)), nrn_bstart=_i64(cat(bstart)), nrn_bias=_f64(cat(bias)),
         nrn_theta0=_f64(cat(theta0)), nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
         nrn_rset=_i64(cat(rset_of)), v=_f64(cat(v_parts)), rates=_f64(cat(rate_parts)),
         rset_start=_i64(rset_start), rset_K=_i64(rset_K),
+        rset_center=_f64([0.5 * (r.max() + r.min()) for r in rate_parts]),
+        rset_spread=_f64([r.max() - r.min() for r in rate_parts]),
+        rset_method=_i64(rset_method), rset_mstart=_i64(rset_mstart),
+        rset_V=_f64(cat(V_parts)), rset_W=_f64(cat(W_parts)),
         node_pop=node_pop, node_local=node_local,
         pop_out_start=pop_out_start, pop_out_proj=_i64(pop_out_proj),
         proj_pulse=_i64(proj_pulse), proj_delay=_f64(proj_delay), proj_row_start=_i64(proj_row_start),

@@ -11,8 +11,10 @@ import math
 import numpy as np
 from numba import njit
 
+from .jit import kernel
+
 from .neuron import NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
-from .propagator import fill_propagator, propagate_inplace
+from .propagator import fill_propagator, propagate
 from .state import (C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS, C_SPIKES, C_SPIKES_BUFFERED,
                     C_SYNAPTIC, ST_BUFFER_FULL, ST_DONE, ST_NONFINITE, ST_RUNAWAY_SPIKES)
 
@@ -29,14 +31,12 @@ def step_propagators(net, dt, work):
         K = net.rset_K[s]
         r0 = net.rset_start[s]
         rates = net.rates[r0:r0 + K]
-        lo = rates.min()
-        hi = rates.max()
         E = E_flat[offsets[s]:offsets[s + 1]].reshape((K, K))
-        fill_propagator(rates, 0.5 * (lo + hi), hi - lo, dt, E, work)
+        fill_propagator(rates, net.rset_center[s], net.rset_spread[s], dt, E, work)
     return E_flat, offsets
 
 
-@njit(cache=True)
+@kernel
 def _schedule(net, ring_pulse, ring_delta, syn_steps, n, node, amp):
     """Add a spike's contributions to the arrival ring (slot by delay steps)."""
     R = ring_pulse.shape[0]
@@ -58,7 +58,7 @@ def _schedule(net, ring_pulse, ring_delta, syn_steps, n, node, amp):
     return count
 
 
-@njit(cache=True)
+@kernel
 def run_clock(net, st, rec, E_flat, E_off, dt, n_start, n_stop, ring_pulse, ring_delta,
               syn_steps, in_step, sample_step, max_spikes):
     """Run steps n_start .. n_stop - 1; returns (status, next step)."""
@@ -81,7 +81,7 @@ def run_clock(net, st, rec, E_flat, E_off, dt, n_start, n_stop, ring_pulse, ring
             if n > 0:
                 s = net.nrn_rset[g]
                 E = E_flat[E_off[s]:E_off[s + 1]].reshape((K, K))
-                propagate_inplace(z, st.drive[g], E)
+                propagate(z, st.drive[g], E, z)
                 if st.h[g] > 0.0:
                     st.h[g] *= math.exp(-dt * net.nrn_inv_tau_h[g])
             z[0] += ring_pulse[slot, g]

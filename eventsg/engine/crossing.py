@@ -13,10 +13,10 @@ crossing quadratically from below. It stops when a level is out of reach forever
 """
 import math
 
-from numba import njit
+from .jit import kernel
 
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
-from .propagator import buckets_at
+from .propagator import advance_buckets
 
 NEVER = -1
 """No crossing in [t, t_end]."""
@@ -29,7 +29,7 @@ TIME_RTOL = 1e-14
 """A step shorter than TIME_RTOL * max(1, t) ms ends the search at a crossing."""
 
 
-@njit(cache=True)
+@kernel
 def safe_step(g, g1, g2):
     """Largest s with g + g1*s - g2*s*s/2 > 0 on [0, s) for g > 0, g2 >= 0."""
     if g2 <= 0.0:
@@ -42,21 +42,23 @@ def safe_step(g, g1, g2):
     return (g1 + disc) / g2
 
 
-@njit(cache=True)
-def find_crossing(rates, center, spread, v, bias, theta0, inv_tau_h,
+@kernel
+def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                   z0, drive, r, h0, t0, t_from, t_end, max_steps, E, work, zt):
     """First time in [t_from, t_end] at which a spike rule holds.
 
-    The neuron's state is ``z0`` (buckets), ``drive`` and threshold adaptation
+    ``cascade``: the neuron's bucket time constants as for
+    ``propagator.advance_buckets``. The neuron's state is ``z0`` (buckets), ``drive`` and threshold adaptation
     ``h0`` at time ``t0`` (ms), with ``r`` transmitted. Returns ``(status, t)``:
     status UP / DOWN / FLOOR with the crossing time, NEVER, CONTINUE with the time
     to resume from, or NONFINITE.
     """
     K = z0.shape[0]
+    rates = cascade[0]
     t = t_from
     for _ in range(max_steps):
         D = t - t0
-        buckets_at(rates, center, spread, z0, drive, D, E, work, zt)
+        advance_buckets(cascade, z0, drive, D, E, work, zt)
         h = h0 * math.exp(-D * inv_tau_h) if h0 > 0.0 else 0.0
         theta = theta0 + h
         dtheta = -h * inv_tau_h
@@ -135,7 +137,8 @@ def find_crossing(rates, center, spread, v, bias, theta0, inv_tau_h,
                 limiter = DOWN if gate_open else FLOOR
             if not gate_open and h > 0.0 and r > (1.0 + GATE_EPS) * theta0:
                 # the down rule switches on when theta decays to r / (1 + eps)
-                s_gate = math.log(h / (r / (1.0 + GATE_EPS) - theta0)) / inv_tau_h
+                # (rounding may put it a hair in the past: never step backwards)
+                s_gate = max(0.0, math.log(h / (r / (1.0 + GATE_EPS) - theta0)) / inv_tau_h)
                 s_gate += 4e-16 * (max(1.0, abs(t)) + s_gate)
                 if s_gate < step:
                     step = s_gate

@@ -9,60 +9,64 @@ Order of work at one time t (documented, bit-for-bit reproducible):
    (graded amplitude); the others get a new prediction of their next crossing;
 4. predicted spikes at t fire in insertion order (their deliveries with zero
    delay are arrivals at t, and steps 2-3 repeat).
+Deliveries wait in the event queue; each neuron has at most one prediction (its
+next crossing, or the time its search resumes) in the prediction heap, replaced
+whenever the neuron is touched.
 Sample times record the state after everything at that time.
 """
 import math
 
 import numpy as np
-from numba import njit
 
 from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
-from .propagator import buckets_at
-from .queue import ARRIVAL, CHECK, queue_free, queue_pop, queue_push, queue_release, \
-    queue_top_class, queue_top_time
+from .jit import kernel
+from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top_time
+from .propagator import advance_buckets
+from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
-                    C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_STALE, C_SYNAPTIC, ST_BUFFER_FULL,
+                    C_REPLACED, C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, ST_BUFFER_FULL,
                     ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES)
 
 EV_DELIVER = 0
-EV_PREDICTION = 1
+"""The one kind of event in the queue: a spike reaching a projection's row."""
 
 
-@njit(cache=True)
+@kernel
 def _neuron_views(net, st, g):
+    """Neuron g's buckets, bucket weights, cascade (see advance_buckets) and scratch."""
     K = net.nrn_K[g]
     b0 = net.nrn_bstart[g]
-    r0 = net.nrn_rstart[g]
-    return (st.z[b0:b0 + K], net.v[b0:b0 + K], net.rates[r0:r0 + K],
-            st.E[:K, :K], st.work, st.zt[:K])
+    s = net.nrn_rset[g]
+    r0 = net.rset_start[s]
+    m0 = net.rset_mstart[s]
+    cascade = (net.rates[r0:r0 + K], net.rset_center[s], net.rset_spread[s], net.rset_method[s],
+               net.rset_V[m0:m0 + K * K], net.rset_W[m0:m0 + K * K])
+    return st.z[b0:b0 + K], net.v[b0:b0 + K], cascade, st.E[:K, :K], st.work, st.zt[:K]
 
 
-@njit(cache=True)
+@kernel
 def advance_neuron(net, st, g, t):
     """Move neuron g's stored state exactly to time t (ms) >= its t_last."""
     D = t - st.t_last[g]
     if D <= 0.0:
         return
-    z, v, rates, E, work, zt = _neuron_views(net, st, g)
-    buckets_at(rates, net.nrn_center[g], net.nrn_spread[g], z, st.drive[g], D, E, work, zt)
-    for k in range(z.shape[0]):
-        z[k] = zt[k]
+    z, v, cascade, E, work, zt = _neuron_views(net, st, g)
+    advance_buckets(cascade, z, st.drive[g], D, E, work, z)
     if st.h[g] > 0.0:
         st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
     st.t_last[g] = t
 
 
-@njit(cache=True)
+@kernel
 def _mark_dirty(st, g):
-    st.version[g] += 1
     if st.is_dirty[g] == 0:
         st.is_dirty[g] = 1
         st.dirty[st.ctr[C_DIRTY]] = g
         st.ctr[C_DIRTY] += 1
 
 
-@njit(cache=True)
+@kernel
 def _emit(net, q, node, t, amp):
     """Schedule the deliveries of a spike of ``node`` at t with amplitude amp."""
     p0 = net.node_pop[node]
@@ -79,7 +83,7 @@ def _emit(net, q, node, t, amp):
         queue_push(q, t + d, ARRIVAL, EV_DELIVER, node, p, start, amp, t)
 
 
-@njit(cache=True)
+@kernel
 def _deliver(net, st, q, t, node, p, start, amp, t_emit):
     """Apply one delivery event: all synapses of the row (or its delay group)."""
     row = net.node_local[node]
@@ -103,11 +107,11 @@ def _deliver(net, st, q, t, node, p, start, amp, t_emit):
         queue_push(q, t_emit + net.syn_delay[k], ARRIVAL, EV_DELIVER, node, p, k, amp, t_emit)
 
 
-@njit(cache=True)
+@kernel
 def fire(net, st, q, g, t, kind, at_crossing):
     """Neuron g spikes at t (ms) by rule ``kind``; record, update r and h, emit."""
     advance_neuron(net, st, g, t)
-    z, v, rates, E, work, zt = _neuron_views(net, st, g)
+    z, v, cascade, E, work, zt = _neuron_views(net, st, g)
     x = neuron_signal(z, v, net.nrn_bias[g])
     theta = net.nrn_theta0[g] + st.h[g]
     r = st.r[g]
@@ -127,26 +131,33 @@ def fire(net, st, q, g, t, kind, at_crossing):
     _mark_dirty(st, g)
 
 
-@njit(cache=True)
-def predict(net, st, q, g, t_from, t_end, max_steps):
-    """Search neuron g's next crossing from t_from; schedule it. False if not finite."""
-    z, v, rates, E, work, zt = _neuron_views(net, st, g)
+@kernel
+def predict(net, st, q, ph, g, t_from, t_end, max_steps):
+    """Search neuron g's next crossing from t_from; it replaces g's prediction.
+
+    Returns False if the state is not finite.
+    """
+    z, v, cascade, E, work, zt = _neuron_views(net, st, g)
     st.ctr[C_SEARCHES] += 1
-    status, t = find_crossing(rates, net.nrn_center[g], net.nrn_spread[g], v, net.nrn_bias[g],
+    status, t = find_crossing(cascade, v, net.nrn_bias[g],
                               net.nrn_theta0[g], net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g],
                               st.h[g], st.t_last[g], t_from, t_end, max_steps, E, work, zt)
     if status == NEVER:
+        pred_remove(ph, g)
         return True
     if status == NONFINITE:
         return False
     if status == CONTINUE:
         st.ctr[C_CONTINUATIONS] += 1
-    queue_push(q, t, CHECK, EV_PREDICTION, g, st.version[g], status, 0.0, 0.0)
+    seq = q.meta[SEQ]
+    q.meta[SEQ] = seq + 1
+    if pred_set(ph, g, t, seq, status):
+        st.ctr[C_REPLACED] += 1
     return True
 
 
-@njit(cache=True)
-def _check_dirty(net, st, q, t, t_end, max_steps):
+@kernel
+def _check_dirty(net, st, q, ph, t, t_end, max_steps):
     """Step 3: check every neuron touched at t; fire or predict."""
     n_dirty = st.ctr[C_DIRTY]
     st.ctr[C_DIRTY] = 0
@@ -154,19 +165,19 @@ def _check_dirty(net, st, q, t, t_end, max_steps):
         st.is_dirty[st.dirty[i]] = 0
     for i in range(n_dirty):
         g = st.dirty[i]
-        z, v, rates, E, work, zt = _neuron_views(net, st, g)
+        z, v, cascade, E, work, zt = _neuron_views(net, st, g)
         x = neuron_signal(z, v, net.nrn_bias[g])
         if not math.isfinite(x):
             return False
         kind = spike_kind(x, st.r[g], net.nrn_theta0[g] + st.h[g])
         if kind != NO_SPIKE:
             fire(net, st, q, g, t, kind, False)
-        elif not predict(net, st, q, g, t, t_end, max_steps):
+        elif not predict(net, st, q, ph, g, t, t_end, max_steps):
             return False
     return True
 
 
-@njit(cache=True)
+@kernel
 def record_samples(net, st, rec, t_before):
     """Record every pending sample time < t_before (state after all events at it)."""
     S = rec.times.shape[0]
@@ -175,9 +186,9 @@ def record_samples(net, st, rec, t_before):
         ts = rec.times[s]
         for j in range(rec.neurons.shape[0]):
             g = rec.neurons[j]
-            z, v, rates, E, work, zt = _neuron_views(net, st, g)
+            z, v, cascade, E, work, zt = _neuron_views(net, st, g)
             D = ts - st.t_last[g]
-            buckets_at(rates, net.nrn_center[g], net.nrn_spread[g], z, st.drive[g], D, E, work, zt)
+            advance_buckets(cascade, z, st.drive[g], D, E, work, zt)
             rec.x[s, j] = neuron_signal(zt, v, net.nrn_bias[g])
             rec.r[s, j] = st.r[g]
             h = st.h[g] * math.exp(-D * net.nrn_inv_tau_h[g]) if st.h[g] > 0.0 else 0.0
@@ -189,12 +200,13 @@ def record_samples(net, st, rec, t_before):
     st.ctr[C_SAMPLE_POS] = s
 
 
-@njit(cache=True)
-def run_events(net, st, q, rec, t_end, t_stop, max_steps, max_spikes, max_events, max_out):
+@kernel
+def run_events(net, st, q, ph, rec, t_end, t_stop, max_steps, max_spikes, max_events, max_out):
     """Run until every event at times <= t_stop (ms) is done, or a stop status.
 
     Returns a status code (state.ST_*). With t_stop == t_end, samples up to t_end
-    are recorded too. ``max_out``: most projections leaving one population.
+    are recorded too. ``q`` holds deliveries, ``ph`` the neurons' predictions;
+    ``max_out``: most projections leaving one population.
     """
     n_in = net.in_time.shape[0]
     buf = st.spk_t.shape[0]
@@ -210,43 +222,40 @@ def run_events(net, st, q, rec, t_end, t_stop, max_steps, max_spikes, max_events
         pos = st.ctr[C_INPUT_POS]
         t_in = net.in_time[pos] if pos < n_in else np.inf
         t_q = queue_top_time(q)
+        t_p = pred_top_time(ph)
         now = st.now[0]
-        if st.ctr[C_DIRTY] > 0:
-            arrivals_left = t_in == now or (t_q == now and queue_top_class(q) == ARRIVAL)
-            if not arrivals_left:
-                if queue_free(q) < st.ctr[C_DIRTY] * (max_out + 1):
-                    return ST_QUEUE_FULL
-                if not _check_dirty(net, st, q, now, t_end, max_steps):
-                    return ST_NONFINITE
-                continue
-        t_next = min(t_in, t_q)
+        if st.ctr[C_DIRTY] > 0 and t_in != now and t_q != now:
+            # no arrival at `now` is left: check the neurons it touched
+            if queue_free(q) < st.ctr[C_DIRTY] * (max_out + 1):
+                return ST_QUEUE_FULL
+            if not _check_dirty(net, st, q, ph, now, t_end, max_steps):
+                return ST_NONFINITE
+            continue
+        t_next = min(t_in, t_q, t_p)
         if t_next > t_stop:
             record_samples(net, st, rec, np.nextafter(t_stop, np.inf))
             return ST_DONE
         record_samples(net, st, rec, t_next)
         st.now[0] = t_next
         st.ctr[C_EVENTS] += 1
-        if t_in <= t_q:
+        if t_in <= t_q and t_in <= t_p:
             _emit(net, q, net.in_node[pos], t_in, net.in_amp[pos])
             st.ctr[C_INPUT_POS] = pos + 1
             st.ctr[C_INPUTS] += 1
-            continue
-        t, slot = queue_pop(q)
-        kind = q.kind[slot]
-        a = q.a[slot]
-        b = q.b[slot]
-        c = q.c[slot]
-        f0 = q.f0[slot]
-        f1 = q.f1[slot]
-        queue_release(q, slot)
-        if kind == EV_DELIVER:
+        elif t_q <= t_p:
+            t, slot = queue_pop(q)
+            a = q.a[slot]
+            b = q.b[slot]
+            c = q.c[slot]
+            f0 = q.f0[slot]
+            f1 = q.f1[slot]
+            queue_release(q, slot)
             _deliver(net, st, q, t, a, b, c, f0, f1)
-        elif b != st.version[a]:
-            st.ctr[C_EVENTS] -= 1
-            st.ctr[C_STALE] += 1
-        elif c == CONTINUE:
-            advance_neuron(net, st, a, t)
-            if not predict(net, st, q, a, t, t_end, max_steps):
-                return ST_NONFINITE
         else:
-            fire(net, st, q, a, t, c, True)
+            t, g, kind = pred_pop(ph)
+            if kind == CONTINUE:
+                advance_neuron(net, st, g, t)
+                if not predict(net, st, q, ph, g, t, t_end, max_steps):
+                    return ST_NONFINITE
+            else:
+                fire(net, st, q, g, t, kind, True)

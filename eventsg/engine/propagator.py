@@ -16,7 +16,7 @@ for equal, nearly equal and widely separated time constants alike.
 import math
 
 import numpy as np
-from numba import njit
+from .jit import kernel
 
 SPREAD_MAX = 1.0
 """Largest scaled rate spread evaluated by the series directly (|mu| <= 1/2)."""
@@ -29,7 +29,7 @@ MAX_BUCKETS = 64
 INV_FACTORIAL = np.array([1.0 / math.factorial(k) for k in range(MAX_BUCKETS + MAX_TERMS + 2)])
 
 
-@njit(cache=True)
+@kernel
 def series_terms(half_spread):
     """Number of series terms q = 1..Q needed for relative error < 1e-17.
 
@@ -48,7 +48,7 @@ def series_terms(half_spread):
     return q
 
 
-@njit(cache=True)
+@kernel
 def _fill_series(rates, center, D, E, h):
     """E(D) by the centred divided-difference series; needs D*spread <= SPREAD_MAX."""
     K = rates.shape[0]
@@ -88,7 +88,7 @@ def _fill_series(rates, center, D, E, h):
             E[i, j] = prod * acc
 
 
-@njit(cache=True)
+@kernel
 def fill_propagator(rates, center, spread, D, E, work):
     """Write E(D) = expm(A D) into ``E[:K, :K]``.
 
@@ -104,7 +104,7 @@ def fill_propagator(rates, center, spread, D, E, work):
         squarings = int(math.ceil(math.log2(total / SPREAD_MAX)))
         scaled = D / (2.0 ** squarings)
     _fill_series(rates, center, scaled, E, work[0])
-    for _ in range(squarings):
+    for s in range(squarings):
         for i in range(K):
             for j in range(i + 1):
                 acc = 0.0
@@ -114,14 +114,38 @@ def fill_propagator(rates, center, spread, D, E, work):
         for i in range(K):
             for j in range(i + 1):
                 E[i, j] = work[i, j]
+        # squaring doubles the relative error of each stage: re-anchor the entries
+        # that have closed forms (Al-Mohy and Higham 2009, for triangular matrices)
+        _exact_two_diagonals(rates, scaled * 2.0 ** (s + 1), E)
 
 
-@njit(cache=True)
+@kernel
+def _exact_two_diagonals(rates, d, E):
+    """Write the exact diagonal and first subdiagonal of E(d) into E.
+
+    ``E[k, k] = e^{-lam_k d}``; ``E[k+1, k] = lam_{k+1} (e^{-lam_k d} - e^{-lam_{k+1} d}) /
+    (lam_{k+1} - lam_k)``, evaluated with expm1 so that it is accurate for any gap.
+    """
+    K = rates.shape[0]
+    for k in range(K):
+        E[k, k] = math.exp(-rates[k] * d)
+    for k in range(K - 1):
+        a = rates[k]
+        b = rates[k + 1]
+        gap = abs(b - a)
+        slow = E[k, k] if a < b else E[k + 1, k + 1]
+        if gap * d < 1e-300:
+            E[k + 1, k] = b * d * slow
+        else:
+            E[k + 1, k] = b * slow * (-math.expm1(-gap * d)) / gap
+
+
+@kernel
 def propagate(z, drive, E, out):
     """Buckets after the step whose propagator is E: out = drive + E (z - drive).
 
-    z, out: (K,) bucket values (may be the same array only if K == 1);
-    drive: constant input over the step.
+    z, out: (K,) bucket values (may be the same array: rows are written from the
+    last, each reading only entries not yet written); drive: constant input.
     """
     K = z.shape[0]
     for i in range(K - 1, -1, -1):
@@ -129,17 +153,6 @@ def propagate(z, drive, E, out):
         for j in range(i + 1):
             acc += E[i, j] * (z[j] - drive)
         out[i] = drive + acc
-
-
-@njit(cache=True)
-def propagate_inplace(z, drive, E):
-    """z <- drive + E (z - drive), rows from the last so each uses untouched inputs."""
-    K = z.shape[0]
-    for i in range(K - 1, -1, -1):
-        acc = 0.0
-        for j in range(i + 1):
-            acc += E[i, j] * (z[j] - drive)
-        z[i] = drive + acc
 
 
 def propagator(tau, D):
@@ -163,12 +176,101 @@ def propagator(tau, D):
     return E
 
 
-@njit(cache=True)
-def buckets_at(rates, center, spread, z0, drive, D, E, work, out):
-    """Buckets ``D`` ms after they were ``z0`` under constant ``drive`` (into ``out``)."""
-    if D > 0.0:
+PROP_EQUAL = 0
+"""All rates equal: closed form e^{-lam D} (lam D)^n / n!."""
+PROP_MODAL = 1
+"""Distinct rates with a well-conditioned eigenbasis: V diag(e^{-lam D}) V^-1."""
+PROP_SERIES = 2
+"""Anything else: the divided-difference series of ``fill_propagator``."""
+
+MODAL_MAX_AMPLIFICATION = 100.0
+"""Largest row sum of |V| |V^-1| for which the modal form is used (error <= this * eps)."""
+
+
+def eigenbasis(rates):
+    """(V, W = V^-1) of the cascade matrix for distinct rates (1/ms), by closed forms.
+
+    Column k of V is the eigenvector of eigenvalue -rates[k]:
+    ``V[i, k] = prod_{m=k+1..i} lam_m / (lam_m - lam_k)``, and
+    ``W[k, j] = prod_{m=j+1..k} lam_m / (lam_{m-1} - lam_k)``.
+    """
+    lam = np.asarray(rates, dtype=np.float64)
+    K = lam.size
+    V = np.zeros((K, K))
+    W = np.zeros((K, K))
+    for k in range(K):
+        V[k, k] = 1.0
+        for i in range(k + 1, K):
+            V[i, k] = V[i - 1, k] * lam[i] / (lam[i] - lam[k])
+        W[k, k] = 1.0
+        for j in range(k - 1, -1, -1):
+            W[k, j] = W[k, j + 1] * lam[j + 1] / (lam[j] - lam[k])
+    return V, W
+
+
+def cascade_plan(tau):
+    """How the event engine advances a cascade of time constants ``tau`` (ms).
+
+    Returns ``(method, V, W)``: PROP_EQUAL, PROP_MODAL (with the eigenbasis) or
+    PROP_SERIES; V and W are zero matrices unless the method is modal.
+    """
+    rates = 1.0 / np.asarray(tau, dtype=np.float64).reshape(-1)
+    K = rates.size
+    zeros = np.zeros((K, K))
+    if np.all(rates == rates[0]):
+        return PROP_EQUAL, zeros, zeros.copy()
+    if np.unique(rates).size == K:
+        with np.errstate(all="ignore"):
+            V, W = eigenbasis(rates)
+            amplification = np.max((np.abs(V) @ np.abs(W)).sum(axis=1))
+        if np.isfinite(amplification) and amplification <= MODAL_MAX_AMPLIFICATION:
+            return PROP_MODAL, V, W
+    return PROP_SERIES, zeros, zeros.copy()
+
+
+@kernel
+def advance_buckets(cascade, z0, drive, D, E, work, out):
+    """Buckets ``D`` ms after they were ``z0`` under constant ``drive`` (into ``out``).
+
+    ``cascade = (rates, center, spread, method, V, W)`` as laid out by the compiler
+    (see ``cascade_plan``; V and W flattened row-major to (K*K,)); E and work are
+    scratch as for ``fill_propagator``.
+    ``out`` may be ``z0`` itself.
+    """
+    rates, center, spread, method, V, W = cascade
+    K = z0.shape[0]
+    if D <= 0.0:
+        for k in range(K):
+            out[k] = z0[k]
+        return
+    if method == PROP_MODAL:
+        c = work[0]
+        for k in range(K):
+            acc = 0.0
+            for j in range(k + 1):
+                acc += W[k * K + j] * (z0[j] - drive)
+            c[k] = acc * math.exp(-rates[k] * D)
+        for i in range(K):
+            acc = 0.0
+            for k in range(i + 1):
+                acc += V[i * K + k] * c[k]
+            out[i] = drive + acc
+    elif method == PROP_EQUAL:
+        p = work[0]
+        x = rates[0] * D
+        if x < 700.0:
+            p[0] = math.exp(-x)
+            for n in range(1, K):
+                p[n] = p[n - 1] * x / n
+        else:
+            lx = math.log(x)
+            for n in range(K):
+                p[n] = math.exp(-x + n * lx - math.lgamma(n + 1.0))
+        for i in range(K - 1, -1, -1):
+            acc = 0.0
+            for j in range(i + 1):
+                acc += p[i - j] * (z0[j] - drive)
+            out[i] = drive + acc
+    else:
         fill_propagator(rates, center, spread, D, E, work)
         propagate(z0, drive, E, out)
-    else:
-        for k in range(z0.shape[0]):
-            out[k] = z0[k]

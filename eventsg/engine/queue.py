@@ -8,7 +8,7 @@ operations move only (time, tie, slot); payloads stay in the pool. Stale entries
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from .jit import kernel
 
 CLASS_SHIFT = 56
 ARRIVAL = 0
@@ -68,13 +68,13 @@ def grow_queue(q, factor=2):
     return new
 
 
-@njit(cache=True)
+@kernel
 def queue_free(q):
     """How many more events fit."""
     return q.time.shape[0] - q.meta[SIZE]
 
 
-@njit(cache=True)
+@kernel
 def _before(q, i, j):
     ti = q.time[i]
     tj = q.time[j]
@@ -85,7 +85,7 @@ def _before(q, i, j):
     return q.tie[i] < q.tie[j]
 
 
-@njit(cache=True)
+@kernel
 def _swap(q, i, j):
     t = q.time[i]
     q.time[i] = q.time[j]
@@ -98,7 +98,7 @@ def _swap(q, i, j):
     q.slot[j] = s
 
 
-@njit(cache=True)
+@kernel
 def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
     """Insert an event; the caller guarantees ``queue_free(q) > 0``."""
     top = q.meta[FREE_TOP] - 1
@@ -125,7 +125,7 @@ def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
             break
 
 
-@njit(cache=True)
+@kernel
 def queue_top_time(q):
     """Time of the earliest event (inf when empty)."""
     if q.meta[SIZE] == 0:
@@ -133,7 +133,7 @@ def queue_top_time(q):
     return q.time[0]
 
 
-@njit(cache=True)
+@kernel
 def queue_top_class(q):
     """Class of the earliest event (-1 when empty)."""
     if q.meta[SIZE] == 0:
@@ -141,7 +141,7 @@ def queue_top_class(q):
     return q.tie[0] >> CLASS_SHIFT
 
 
-@njit(cache=True)
+@kernel
 def queue_pop(q):
     """Remove the earliest event; returns (time, slot). Release the slot after use."""
     time = q.time[0]
@@ -169,7 +169,7 @@ def queue_pop(q):
     return time, slot
 
 
-@njit(cache=True)
+@kernel
 def queue_release(q, slot):
     """Return a popped event's payload slot to the pool."""
     top = q.meta[FREE_TOP]

@@ -17,7 +17,7 @@ C_DIRTY = 2
 C_SPIKES_BUFFERED = 3
 # ctr indices: statistics
 C_EVENTS = 4          # events handled (inputs, deliveries, valid predictions)
-C_STALE = 5           # stale predictions dropped
+C_REPLACED = 5        # predictions replaced before they came due
 C_SYNAPTIC = 6        # synaptic events delivered (one per synapse)
 C_SPIKES = 7          # spikes emitted
 C_INPUTS = 8          # input events read
@@ -40,7 +40,6 @@ class EngineState(NamedTuple):
     drive: np.ndarray        # float64 (n,) delta-coded input I
     r: np.ndarray            # float64 (n,) transmitted signal
     h: np.ndarray            # float64 (n,) threshold adaptation at t_last
-    version: np.ndarray      # int64 (n,) bumps invalidate predictions
     dirty: np.ndarray        # int64 (n,) neurons to re-check at the current time
     is_dirty: np.ndarray     # uint8 (n,)
     spk_t: np.ndarray        # float64 (buf,) spike buffer: time, ms
@@ -54,17 +53,25 @@ class EngineState(NamedTuple):
 
 
 def make_state(net, spike_buffer=1 << 16):
-    """Fresh state at t = 0 for a compiled network."""
+    """Fresh state at t = 0 for a compiled network.
+
+    Every neuron starts marked for a check at t = 0 (model.md: the spike rules are
+    checked at t = 0, so a bias >= theta0 fires at once).
+    """
     n = net.nrn_K.shape[0]
     kmax = int(net.nrn_K.max()) if n else 1
-    return EngineState(
+    st = EngineState(
         z=np.zeros(net.v.shape[0]), t_last=np.zeros(n), drive=np.zeros(n),
-        r=np.zeros(n), h=np.zeros(n), version=np.zeros(n, np.int64),
+        r=np.zeros(n), h=np.zeros(n),
         dirty=np.zeros(n, np.int64), is_dirty=np.zeros(n, np.uint8),
         spk_t=np.empty(spike_buffer), spk_neuron=np.empty(spike_buffer, np.int64),
         spk_amp=np.empty(spike_buffer), ctr=np.zeros(N_COUNTERS, np.int64),
         now=np.zeros(1), E=np.zeros((kmax, kmax)),
         work=np.zeros((kmax, max(kmax, MAX_TERMS + 1))), zt=np.zeros(kmax))
+    st.dirty[:] = np.arange(n)
+    st.is_dirty[:] = 1
+    st.ctr[C_DIRTY] = n
+    return st
 
 
 class Recorder(NamedTuple):

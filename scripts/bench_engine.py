@@ -1,0 +1,98 @@
+"""Engine benchmark: synaptic events per second on the 2-layer benchmark network.
+
+    python scripts/bench_engine.py [--repeats 5] [--duration 1000]
+
+Network (eventsg.examples.two_layer_network): 500 Poisson inputs at 10 Hz ->
+1000 hidden -> 1000 output SpikingGamma neurons, K = 4, fan-out 100, delays 1 ms.
+Prints: synaptic events per second of kernel wall time (median of the repeats
+after a warm-up run) and its ratio to the 5 M/s target; the same network on the
+fixed-step reference engine (the peer in this run) at dt = 0.1 and 0.01 ms and our
+speed-up over it; the start-up time of a small run with a cold and with a warm
+Numba cache (fresh processes); and the peak memory of runs of T and 2T ms.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+
+TARGET_EVENTS_PER_S = 5e6
+STARTUP_SNIPPET = (
+    "import time; t0 = time.perf_counter()\n"
+    "import eventsg\n"
+    "from eventsg.examples import two_layer_network\n"
+    "net, _ = two_layer_network(n_inputs=50, n_hidden=100, n_out=100, fan_out=10)\n"
+    "net.run(duration=10.0); net.run(duration=10.0, engine='clock', dt=0.1)\n"
+    "print(time.perf_counter() - t0)\n")
+
+
+def startup_seconds(cache_dir):
+    """Seconds from import to the end of a small run, in a fresh process."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    out = subprocess.run([sys.executable, "-c", STARTUP_SNIPPET], env=env, check=True,
+                         capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def peak_memory_mb(net, duration):
+    """Peak traced memory (MB) of a run, less the recorded spikes it returns."""
+    tracemalloc.start()
+    res = net.run(duration=duration)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    spikes = sum(s.t.nbytes + s.i.nbytes + s.a.nbytes
+                 for s in (res.spikes(p) for p in res.populations))
+    return (peak - spikes) / 1e6, spikes / 1e6
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--duration", type=float, default=1000.0, help="ms")
+    parser.add_argument("--skip-clock", action="store_true", help="skip the fixed-step peer")
+    args = parser.parse_args(argv)
+
+    from eventsg.examples import two_layer_network
+    net, (inp, hid, out) = two_layer_network()
+    net.run(duration=50.0)                                   # warm-up (compile or load cache)
+    rates, walls, res = [], [], None
+    for _ in range(args.repeats):
+        res = net.run(duration=args.duration)
+        rates.append(res.stats.synaptic_events_per_s)
+        walls.append(res.stats.wall_s)
+    s = res.stats
+    n_hid, n_out = len(res.spikes(hid)), len(res.spikes(out))
+    rate = statistics.median(rates)
+    print(f"network: 500 Poisson inputs (10 Hz) -> 1000 -> 1000 gamma neurons, K=4, "
+          f"fan-out 100, {args.duration:g} ms")
+    print(f"activity: hidden {n_hid / 1000 / (args.duration / 1e3):.1f} Hz, output "
+          f"{n_out / 1000 / (args.duration / 1e3):.1f} Hz; {s.synaptic_events} synaptic events, "
+          f"{s.spikes} spikes, {s.searches} crossing searches")
+    print(f"event-driven: median wall {statistics.median(walls):.3f} s over {args.repeats} runs, "
+          f"{rate / 1e6:.2f} M synaptic events/s (target 5 M/s: ratio {rate / TARGET_EVENTS_PER_S:.2f})")
+
+    if not args.skip_clock:
+        for dt in (0.1, 0.01):
+            net.run(duration=5.0, engine="clock", dt=dt)
+            ref = net.run(duration=args.duration, engine="clock", dt=dt)
+            print(f"fixed-step peer dt={dt:g} ms: wall {ref.stats.wall_s:.3f} s; event-driven is "
+                  f"{ref.stats.wall_s / statistics.median(walls):.2f}x faster")
+
+    with tempfile.TemporaryDirectory() as cache:
+        cold = startup_seconds(cache)
+        warm = startup_seconds(cache)
+    print(f"start-up of a small run (import + compile/load + run): cold cache {cold:.2f} s, "
+          f"warm cache {warm:.2f} s (target < 2 s)")
+
+    half = args.duration / 4
+    m1, sp1 = peak_memory_mb(net, half)
+    m2, sp2 = peak_memory_mb(net, 2 * half)
+    print(f"peak memory without recorded spikes: {m1:.1f} MB for {half:g} ms, {m2:.1f} MB for "
+          f"{2 * half:g} ms (ratio {m2 / m1:.2f}); recorded spikes {sp1:.1f} / {sp2:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
