@@ -45,7 +45,8 @@ class RunStats:
     searches: int                # crossing searches started
     continuations: int           # searches resumed later
     compile_s: float             # building the flat arrays, s
-    wall_s: float                # kernel time, s
+    jit_s: float                 # compiling the kernels or loading them from Numba's cache, s
+    wall_s: float                # kernel time, s (without jit_s)
 
     @property
     def synaptic_events_per_s(self):

@@ -2,6 +2,7 @@
 import math
 import time
 
+import numba
 import numpy as np
 
 from .compile import compile_network
@@ -104,16 +105,16 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
 
     run = _run_event if engine == "event" else _run_clock
     wall = time.perf_counter()
-    status, t_reached = run(compiled, layout, state, recorder, duration, dt, flush, chunks,
-                            progress, max_spikes, max_events, max_search_steps)
-    wall = time.perf_counter() - wall
+    status, t_reached, jit_s = run(compiled, layout, state, recorder, duration, dt, flush, chunks,
+                                   progress, max_spikes, max_events, max_search_steps)
+    wall = time.perf_counter() - wall - jit_s
     flush()
     ctr = state.ctr
     stats = RunStats(engine=engine, duration_ms=duration, dt_ms=dt, events=int(ctr[C_EVENTS]),
                      replaced_predictions=int(ctr[C_REPLACED]), synaptic_events=int(ctr[C_SYNAPTIC]),
                      spikes=int(ctr[C_SPIKES]), input_events=int(ctr[C_INPUTS]),
                      searches=int(ctr[C_SEARCHES]), continuations=int(ctr[C_CONTINUATIONS]),
-                     compile_s=compile_s, wall_s=wall)
+                     compile_s=compile_s, jit_s=jit_s, wall_s=wall)
     messages = {
         ST_RUNAWAY_SPIKES: f"runaway activity: {int(ctr[C_SPIKES])} spikes reached max_spikes = "
                            f"{max_spikes} at t = {t_reached:.6g} ms; raise max_spikes if this "
@@ -134,10 +135,21 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     return result
 
 
+def _jit_seconds(kernel, *args):
+    """Compile ``kernel`` for these arguments (or load it from Numba's cache); seconds taken."""
+    if not hasattr(kernel, "compile"):      # NUMBA_DISABLE_JIT=1: a plain Python function
+        return 0.0
+    t0 = time.perf_counter()
+    kernel.compile(tuple(numba.typeof(a) for a in args))
+    return time.perf_counter() - t0
+
+
 def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progress,
                max_spikes, max_events, max_steps):
     queue = [make_queue(max(1024, 4 * layout.n_neurons))]
     predictions = make_prediction_heap(layout.n_neurons)
+    jit_s = _jit_seconds(run_events, net, state, queue[0], predictions, recorder, duration,
+                         duration, max_steps, max_spikes, max_events, layout.max_out)
     status = ST_DONE
     with _progress_bar(duration, progress, "eventsg run") as bar:
         done = 0.0
@@ -153,10 +165,10 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
                 else:
                     break
             if status != ST_DONE:
-                return status, float(state.now[0])
+                return status, float(state.now[0]), jit_s
             bar.update(t_stop - done)
             done = t_stop
-    return status, duration
+    return status, duration, jit_s
 
 
 def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progress,
@@ -169,6 +181,8 @@ def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progre
     ring_pulse = np.zeros((R, layout.n_neurons))
     ring_delta = np.zeros((R, layout.n_neurons))
     E_flat, E_off = step_propagators(net, dt, state.work)
+    jit_s = _jit_seconds(run_clock, net, state, recorder, E_flat, E_off, dt, 0, 0, ring_pulse,
+                         ring_delta, syn_steps, in_step, sample_step, max_spikes)
     status = ST_DONE
     with _progress_bar(duration, progress, "eventsg run (clock)") as bar:
         n = 0
@@ -181,6 +195,6 @@ def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progre
                 if status == ST_BUFFER_FULL:
                     flush()
                 elif status != ST_DONE:
-                    return status, n * dt
+                    return status, n * dt, jit_s
             bar.update(min(n_stop * dt, duration) - bar.n)
-    return status, duration
+    return status, duration, jit_s

@@ -137,9 +137,12 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                 limiter = DOWN if gate_open else FLOOR
             if not gate_open and h > 0.0 and r > (1.0 + GATE_EPS) * theta0:
                 # the down rule switches on when theta decays to r / (1 + eps)
-                # (rounding may put it a hair in the past: never step backwards)
+                # Rounding may put it a hair in the past: never step backwards. Step
+                # past it by enough that h visibly decays (D / tau_h >= 2 ulp): the
+                # caller re-bases h at each continuation, and a smaller step would
+                # leave h, and so the closed gate, unchanged forever.
                 s_gate = max(0.0, math.log(h / (r / (1.0 + GATE_EPS) - theta0)) / inv_tau_h)
-                s_gate += 4e-16 * (max(1.0, abs(t)) + s_gate)
+                s_gate += 4e-16 * (max(1.0, abs(t)) + s_gate) + 4.5e-16 / inv_tau_h
                 if s_gate < step:
                     step = s_gate
                     limiter = CONTINUE

@@ -1,4 +1,4 @@
-"""The one decorator of the engine's kernels.
+"""The one decorator of the engine's kernels, and the guard of their disk cache.
 
 Kernels neither allocate nor return arrays: they read and write arrays the
 Python side made. So they are compiled without Numba's reference counting
@@ -6,8 +6,58 @@ Python side made. So they are compiled without Numba's reference counting
 every array handed to a helper, hundreds of nanoseconds per call for the
 tuples of arrays the engine passes around. ``cache=True`` keeps compiled code
 between sessions; no ``fastmath``: it would change last bits of event times.
+
+Numba checks a cached kernel only against the file that defines it, not against
+the kernels it calls from other files, so after an edit (or an upgrade) a loop
+could run with a stale copy of a changed helper. ``guard_cache`` keys the whole
+cache on a hash of every kernel source and clears it when that hash changes.
 """
+import hashlib
+from pathlib import Path
+
 from numba import njit
+
+KERNEL_DIRS = ("engine", "compile")
+"""Folders of the package whose modules hold Numba kernels."""
+
+STAMP_NAME = "eventsg-kernels.sha1"
+
+
+def _kernel_sources():
+    root = Path(__file__).resolve().parent.parent
+    return sorted(p for d in KERNEL_DIRS for p in (root / d).glob("*.py"))
+
+
+def guard_cache():
+    """Clear the kernels' Numba cache files if any kernel source changed since they were made.
+
+    Returns True when files were cleared. A package in a read-only place is left alone.
+    """
+    sources = _kernel_sources()
+    digest = hashlib.sha1()
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    stamp_dir = sources[0].parent / "__pycache__"
+    stamp = stamp_dir / STAMP_NAME
+    key = digest.hexdigest()
+    try:
+        if stamp.exists() and stamp.read_text() == key:
+            return False
+        for folder in {p.parent / "__pycache__" for p in sources}:
+            for pattern in ("*.nbi", "*.nbc"):
+                for cached in folder.glob(pattern):
+                    cached.unlink(missing_ok=True)
+        stamp_dir.mkdir(exist_ok=True)
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(key)
+        tmp.replace(stamp)
+        return True
+    except OSError:
+        return False
+
+
+guard_cache()
 
 kernel = njit(cache=True, _nrt=False)
 """Decorator for engine kernels (see module docstring)."""

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .jit import kernel
+from .queue import entry_before
 
 # meta slots
 SIZE = 0
@@ -36,11 +37,7 @@ def make_prediction_heap(n_neurons):
 
 @kernel
 def _before(ph, i, j):
-    if ph.time[i] < ph.time[j]:
-        return True
-    if ph.time[i] > ph.time[j]:
-        return False
-    return ph.seq[i] < ph.seq[j]
+    return entry_before(ph.time, ph.seq, i, j)
 
 
 @kernel

@@ -75,14 +75,18 @@ def queue_free(q):
 
 
 @kernel
-def _before(q, i, j):
-    ti = q.time[i]
-    tj = q.time[j]
-    if ti < tj:
+def entry_before(time, key, i, j):
+    """Heap order shared by the engine's heaps: entry i before j by (time, key)."""
+    if time[i] < time[j]:
         return True
-    if ti > tj:
+    if time[i] > time[j]:
         return False
-    return q.tie[i] < q.tie[j]
+    return key[i] < key[j]
+
+
+@kernel
+def _before(q, i, j):
+    return entry_before(q.time, q.tie, i, j)
 
 
 @kernel
