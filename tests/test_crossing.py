@@ -46,10 +46,7 @@ def _cascade_args(tau):
     center = 0.5 * (rates.max() + rates.min())
     spread = rates.max() - rates.min()
     if _PARAMS[0] == "cascade":
-        method, V, W = prop.cascade_plan(1.0 / rates)
-        return ((rates, center, spread, np.int64(method),
-                 np.ascontiguousarray(V, dtype=np.float64).reshape(-1),
-                 np.ascontiguousarray(W, dtype=np.float64).reshape(-1)),)
+        return (prop.make_cascade(1.0 / rates),)
     return rates, center, spread
 
 

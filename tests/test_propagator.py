@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from eventsg.engine.propagator import MAX_TERMS, advance_buckets, cascade_plan, propagator
+from eventsg.engine.propagator import MAX_TERMS, advance_buckets, cascade_plan, make_cascade, propagator
 
 REL_TOL = 1e-12
 TINY = 1e-280          # entries below this are compared absolutely
@@ -322,10 +322,8 @@ def _advance(tau, z0, drive, D):
     """eventsg.engine.propagator.advance_buckets, as the event engine calls it."""
     rates = 1.0 / np.asarray(tau, dtype=np.float64)
     K = rates.size
-    method, V, W = cascade_plan(1.0 / rates)
-    cascade = (rates, 0.5 * (rates.max() + rates.min()), rates.max() - rates.min(),
-               np.int64(method), np.ascontiguousarray(V).reshape(-1),
-               np.ascontiguousarray(W).reshape(-1))
+    cascade = make_cascade(1.0 / rates)
+    method = cascade[3]
     out = np.zeros(K)
     advance_buckets(cascade, np.asarray(z0, dtype=np.float64), float(drive), float(D),
                     np.zeros((K, K)), np.zeros((K, max(K, MAX_TERMS + 1))), out)

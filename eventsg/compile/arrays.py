@@ -29,6 +29,8 @@ class CompiledNetwork(NamedTuple):
     rset_mstart: np.ndarray      # int64, offset of the set's K*K matrices in rset_V, rset_W
     rset_V: np.ndarray           # float64, eigenbasis V (modal sets; zeros otherwise)
     rset_W: np.ndarray           # float64, V^-1
+    rset_mult: np.ndarray        # int64, laid out like rates: rate / base, or 0 (see rate_multiples)
+    rset_base: np.ndarray        # float64 (n_rsets,), smallest rate of the set, 1/ms
     # per node (emitter)
     node_pop: np.ndarray         # int64, population index
     node_local: np.ndarray       # int64, index inside its population

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.propagator import cascade_plan
+from ..engine.propagator import cascade_plan, rate_multiples
 from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
@@ -67,6 +67,7 @@ def compile_network(net, duration):
     bias, theta0, inv_tau_h, beta, rset_of = [], [], [], [], []
     v_parts, rate_parts, rset_start, rset_K = [], [], [], []
     rset_method, rset_mstart, V_parts, W_parts = [], [], [], []
+    mult_parts, rset_base = [], []
     n_buckets = n_rates = n_mat = 0
     for p in pops:
         if not isinstance(p, GammaPopulation):
@@ -85,6 +86,9 @@ def compile_network(net, duration):
             rate_parts.append(row)
             n_rates += p.K
             method, V, W = cascade_plan(1.0 / row)
+            mult, base = rate_multiples(row)
+            mult_parts.append(mult)
+            rset_base.append(base)
             rset_method.append(method)
             rset_mstart.append(n_mat)
             V_parts.append(V.reshape(-1))
@@ -158,6 +162,7 @@ def compile_network(net, duration):
         rset_spread=_f64([r.max() - r.min() for r in rate_parts]),
         rset_method=_i64(rset_method), rset_mstart=_i64(rset_mstart),
         rset_V=_f64(cat(V_parts)), rset_W=_f64(cat(W_parts)),
+        rset_mult=_i64(cat(mult_parts)), rset_base=_f64(rset_base),
         node_pop=node_pop, node_local=node_local,
         pop_out_start=pop_out_start, pop_out_proj=_i64(pop_out_proj),
         proj_pulse=_i64(proj_pulse), proj_delay=_f64(proj_delay), proj_row_start=_i64(proj_row_start),

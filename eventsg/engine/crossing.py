@@ -13,7 +13,7 @@ crossing quadratically from below. It stops when a level is out of reach forever
 """
 import math
 
-from .jit import kernel
+from .jit import inline_kernel, kernel
 
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
 from .propagator import advance_buckets
@@ -29,7 +29,7 @@ TIME_RTOL = 1e-14
 """A step shorter than TIME_RTOL * max(1, t) ms ends the search at a crossing."""
 
 
-@kernel
+@inline_kernel
 def safe_step(g, g1, g2):
     """Largest s with g + g1*s - g2*s*s/2 > 0 on [0, s) for g > 0, g2 >= 0."""
     if g2 <= 0.0:

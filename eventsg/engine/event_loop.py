@@ -20,7 +20,7 @@ import numpy as np
 
 from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
-from .jit import kernel
+from .jit import inline_kernel, kernel
 from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top_time
 from .propagator import advance_buckets
 from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
@@ -32,7 +32,7 @@ EV_DELIVER = 0
 """The one kind of event in the queue: a spike reaching a projection's row."""
 
 
-@kernel
+@inline_kernel
 def _neuron_views(net, st, g):
     """Neuron g's buckets, bucket weights, cascade (see advance_buckets) and scratch."""
     K = net.nrn_K[g]
@@ -41,11 +41,12 @@ def _neuron_views(net, st, g):
     r0 = net.rset_start[s]
     m0 = net.rset_mstart[s]
     cascade = (net.rates[r0:r0 + K], net.rset_center[s], net.rset_spread[s], net.rset_method[s],
-               net.rset_V[m0:m0 + K * K], net.rset_W[m0:m0 + K * K])
+               net.rset_V[m0:m0 + K * K], net.rset_W[m0:m0 + K * K], net.rset_mult[r0:r0 + K],
+               net.rset_base[s])
     return st.z[b0:b0 + K], net.v[b0:b0 + K], cascade, st.E[:K, :K], st.work, st.zt[:K]
 
 
-@kernel
+@inline_kernel
 def advance_neuron(net, st, g, t):
     """Move neuron g's stored state exactly to time t (ms) >= its t_last."""
     D = t - st.t_last[g]
@@ -58,7 +59,7 @@ def advance_neuron(net, st, g, t):
     st.t_last[g] = t
 
 
-@kernel
+@inline_kernel
 def _mark_dirty(st, g):
     if st.is_dirty[g] == 0:
         st.is_dirty[g] = 1

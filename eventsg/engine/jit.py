@@ -61,3 +61,8 @@ guard_cache()
 
 kernel = njit(cache=True, _nrt=False)
 """Decorator for engine kernels (see module docstring)."""
+
+inline_kernel = njit(cache=True, _nrt=False, inline="always")
+"""Decorator for small kernels on the hot path, inlined into their callers: a call
+passes every array as a struct of seven words, which costs more than the work of a
+small helper."""

@@ -3,7 +3,7 @@
 Signal ``x = b + v . z``, output ``y = max(0, x)``, threshold ``theta = theta0 + h``.
 Spike kinds: NO_SPIKE, UP, DOWN, FLOOR (MODEL.md section 3).
 """
-from .jit import kernel
+from .jit import inline_kernel, kernel
 
 NO_SPIKE = 0
 UP = 1
@@ -14,7 +14,7 @@ GATE_EPS = 1e-9
 """Down spikes need ``r > (1 + GATE_EPS) * theta`` (the level r - theta above the floor)."""
 
 
-@kernel
+@inline_kernel
 def neuron_signal(z, v, bias):
     """x = bias + sum_k v_k z_k (dimensionless)."""
     x = bias
@@ -23,7 +23,7 @@ def neuron_signal(z, v, bias):
     return x
 
 
-@kernel
+@inline_kernel
 def spike_kind(x, r, theta):
     """Which spike rule holds for signal x, transmitted r and threshold theta.
 
@@ -40,7 +40,7 @@ def spike_kind(x, r, theta):
     return NO_SPIKE
 
 
-@kernel
+@inline_kernel
 def spike_amplitude(kind, x, r, theta, at_crossing):
     """Signed amplitude of a spike of ``kind``.
 
@@ -56,7 +56,7 @@ def spike_amplitude(kind, x, r, theta, at_crossing):
     return y - r
 
 
-@kernel
+@inline_kernel
 def adapted_increment(beta, amplitude):
     """Threshold adaptation added at a spike: beta * |a|."""
     return beta * abs(amplitude)

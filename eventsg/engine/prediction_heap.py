@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .jit import kernel
+from .jit import inline_kernel, kernel
 from .queue import entry_before
 
 # meta slots
@@ -35,12 +35,12 @@ def make_prediction_heap(n_neurons):
                           kind=np.zeros(n, np.int64), meta=np.zeros(1, np.int64))
 
 
-@kernel
+@inline_kernel
 def _before(ph, i, j):
     return entry_before(ph.time, ph.seq, i, j)
 
 
-@kernel
+@inline_kernel
 def _swap(ph, i, j):
     t = ph.time[i]
     ph.time[i] = ph.time[j]
@@ -116,7 +116,7 @@ def pred_remove(ph, g):
             _sift_down(ph, i)
 
 
-@kernel
+@inline_kernel
 def pred_top_time(ph):
     """Time of the earliest prediction (inf when empty)."""
     if ph.meta[SIZE] == 0:

@@ -16,7 +16,7 @@ for equal, nearly equal and widely separated time constants alike.
 import math
 
 import numpy as np
-from .jit import kernel
+from .jit import inline_kernel, kernel
 
 SPREAD_MAX = 1.0
 """Largest scaled rate spread evaluated by the series directly (|mu| <= 1/2)."""
@@ -228,16 +228,60 @@ def cascade_plan(tau):
     return PROP_SERIES, zeros, zeros.copy()
 
 
-@kernel
+MAX_MULTIPLE = 64
+"""Largest rate ratio for which e^{-lam_k D} is taken as a power of e^{-lam_min D}."""
+
+
+def rate_multiples(rates):
+    """(mult, base): ``rates == mult * base`` exactly, with integer 1 <= mult <= MAX_MULTIPLE.
+
+    Then ``e^{-lam_k D} = (e^{-base D})^mult_k``: one exp and a few products
+    (relative error a few ulp) instead of K exps. ``mult`` is all zeros when the
+    rates are not exact multiples of their smallest one.
+    """
+    rates = np.asarray(rates, dtype=np.float64)
+    base = float(rates.min())
+    mult = np.rint(rates / base)
+    if np.all(mult <= MAX_MULTIPLE) and np.all(mult * base == rates):
+        return mult.astype(np.int64), base
+    return np.zeros(rates.size, np.int64), base
+
+
+def make_cascade(tau):
+    """The cascade tuple of ``advance_buckets`` for time constants ``tau`` (ms).
+
+    The compiler lays out the same values in flat arrays; this helper builds one
+    for a single set (tests, examples).
+    """
+    rates = 1.0 / np.asarray(tau, dtype=np.float64).reshape(-1)
+    method, V, W = cascade_plan(1.0 / rates)
+    mult, base = rate_multiples(rates)
+    return (rates, 0.5 * (rates.max() + rates.min()), rates.max() - rates.min(), np.int64(method),
+            np.ascontiguousarray(V).reshape(-1), np.ascontiguousarray(W).reshape(-1), mult, base)
+
+
+@inline_kernel
+def _int_power(q, m):
+    """q ** m for an integer m >= 1, by binary powering."""
+    result = 1.0
+    while m > 0:
+        if m & 1:
+            result *= q
+        q *= q
+        m >>= 1
+    return result
+
+
+@inline_kernel
 def advance_buckets(cascade, z0, drive, D, E, work, out):
     """Buckets ``D`` ms after they were ``z0`` under constant ``drive`` (into ``out``).
 
-    ``cascade = (rates, center, spread, method, V, W)`` as laid out by the compiler
-    (see ``cascade_plan``; V and W flattened row-major to (K*K,)); E and work are
-    scratch as for ``fill_propagator``.
+    ``cascade = (rates, center, spread, method, V, W, mult, base)`` as laid out by
+    the compiler (see ``make_cascade``; V and W flattened row-major to (K*K,));
+    E and work are scratch as for ``fill_propagator``.
     ``out`` may be ``z0`` itself.
     """
-    rates, center, spread, method, V, W = cascade
+    rates, center, spread, method, V, W, mult, base = cascade
     K = z0.shape[0]
     if D <= 0.0:
         for k in range(K):
@@ -245,11 +289,13 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
         return
     if method == PROP_MODAL:
         c = work[0]
+        q = math.exp(-base * D) if mult[0] > 0 else 0.0
         for k in range(K):
             acc = 0.0
             for j in range(k + 1):
                 acc += W[k * K + j] * (z0[j] - drive)
-            c[k] = acc * math.exp(-rates[k] * D)
+            decay = _int_power(q, mult[k]) if mult[0] > 0 else math.exp(-rates[k] * D)
+            c[k] = acc * decay
         for i in range(K):
             acc = 0.0
             for k in range(i + 1):

@@ -8,7 +8,7 @@ operations move only (time, tie, slot); payloads stay in the pool. Stale entries
 from typing import NamedTuple
 
 import numpy as np
-from .jit import kernel
+from .jit import inline_kernel, kernel
 
 CLASS_SHIFT = 56
 ARRIVAL = 0
@@ -68,13 +68,13 @@ def grow_queue(q, factor=2):
     return new
 
 
-@kernel
+@inline_kernel
 def queue_free(q):
     """How many more events fit."""
     return q.time.shape[0] - q.meta[SIZE]
 
 
-@kernel
+@inline_kernel
 def entry_before(time, key, i, j):
     """Heap order shared by the engine's heaps: entry i before j by (time, key)."""
     if time[i] < time[j]:
@@ -84,12 +84,12 @@ def entry_before(time, key, i, j):
     return key[i] < key[j]
 
 
-@kernel
+@inline_kernel
 def _before(q, i, j):
     return entry_before(q.time, q.tie, i, j)
 
 
-@kernel
+@inline_kernel
 def _swap(q, i, j):
     t = q.time[i]
     q.time[i] = q.time[j]
@@ -129,7 +129,7 @@ def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
             break
 
 
-@kernel
+@inline_kernel
 def queue_top_time(q):
     """Time of the earliest event (inf when empty)."""
     if q.meta[SIZE] == 0:
@@ -173,7 +173,7 @@ def queue_pop(q):
     return time, slot
 
 
-@kernel
+@inline_kernel
 def queue_release(q, slot):
     """Return a popped event's payload slot to the pool."""
     top = q.meta[FREE_TOP]
