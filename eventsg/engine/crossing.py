@@ -117,8 +117,13 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
         up_open = x_hi >= r + theta0
         low_open = False
         if has_lower:
-            lower_max = r - theta0 if r > (1.0 + GATE_EPS) * theta0 else 0.0
-            low_open = x_lo <= lower_max
+            if r > (1.0 + GATE_EPS) * theta0:
+                low_open = x_lo <= r - theta0
+            else:
+                # only the floor: x must get below 0. A signal whose lowest possible
+                # value is 0 only approaches it (e.g. decay to a zero drive), and
+                # searching on would end in a spurious floor spike where exp underflows
+                low_open = x_lo < 0.0
         if not up_open and not low_open:
             return NEVER, t
 
