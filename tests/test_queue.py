@@ -119,6 +119,16 @@ class Checker:
         self.check_top()
 
 
+def pop_both_and_compare(big, small):
+    """Pop one event from each queue; they must agree in time and payload."""
+    ta, sa = queue_pop(big)
+    tb, sb = queue_pop(small)
+    assert ta == tb
+    assert same_payload(payload_of(big, sa), payload_of(small, sb))
+    queue_release(big, sa)
+    queue_release(small, sb)
+
+
 @SETTINGS
 @given(OPS)
 def test_matches_heapq(ops):
@@ -186,12 +196,7 @@ def test_grow_keeps_content_and_order(events, n_pop, factor):
             small = grow_queue(small, factor)
         queue_push(small, t, cls, *p)
     for i in range(min(n_pop, len(events))):
-        ta, sa = queue_pop(big)
-        tb, sb = queue_pop(small)
-        assert ta == tb
-        assert same_payload(payload_of(big, sa), payload_of(small, sb))
-        queue_release(big, sa)
-        queue_release(small, sb)
+        pop_both_and_compare(big, small)
     seq_before = int(small.meta[1])
     small = grow_queue(small, factor)
     assert int(small.meta[1]) == seq_before           # insertion counter continues
@@ -202,12 +207,7 @@ def test_grow_keeps_content_and_order(events, n_pop, factor):
     while queue_top_time(big) != math.inf:
         assert queue_top_time(small) == queue_top_time(big)
         assert queue_top_class(small) == queue_top_class(big)
-        ta, sa = queue_pop(big)
-        tb, sb = queue_pop(small)
-        assert ta == tb
-        assert same_payload(payload_of(big, sa), payload_of(small, sb))
-        queue_release(big, sa)
-        queue_release(small, sb)
+        pop_both_and_compare(big, small)
     assert queue_top_time(small) == math.inf
 
 

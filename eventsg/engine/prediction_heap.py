@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .jit import inline_kernel, kernel
-from .queue import entry_before
+from .queue import entry_before, swap_entries
 
 # meta slots
 SIZE = 0
@@ -42,18 +42,9 @@ def _before(ph, i, j):
 
 @inline_kernel
 def _swap(ph, i, j):
-    t = ph.time[i]
-    ph.time[i] = ph.time[j]
-    ph.time[j] = t
-    s = ph.seq[i]
-    ph.seq[i] = ph.seq[j]
-    ph.seq[j] = s
-    a = ph.neuron[i]
-    b = ph.neuron[j]
-    ph.neuron[i] = b
-    ph.neuron[j] = a
-    ph.pos[b] = i
-    ph.pos[a] = j
+    swap_entries(ph.time, ph.seq, ph.neuron, i, j)
+    ph.pos[ph.neuron[i]] = i
+    ph.pos[ph.neuron[j]] = j
 
 
 @kernel

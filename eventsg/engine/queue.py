@@ -90,16 +90,22 @@ def _before(q, i, j):
 
 
 @inline_kernel
+def swap_entries(time, key, item, i, j):
+    """Swap heap entries i and j (time, key and item) of the engine's heaps."""
+    t = time[i]
+    time[i] = time[j]
+    time[j] = t
+    k = key[i]
+    key[i] = key[j]
+    key[j] = k
+    m = item[i]
+    item[i] = item[j]
+    item[j] = m
+
+
+@inline_kernel
 def _swap(q, i, j):
-    t = q.time[i]
-    q.time[i] = q.time[j]
-    q.time[j] = t
-    e = q.tie[i]
-    q.tie[i] = q.tie[j]
-    q.tie[j] = e
-    s = q.slot[i]
-    q.slot[i] = q.slot[j]
-    q.slot[j] = s
+    swap_entries(q.time, q.tie, q.slot, i, j)
 
 
 @kernel
