@@ -18,6 +18,7 @@ class CompiledNetwork(NamedTuple):
     nrn_theta0: np.ndarray       # float64, > 0
     nrn_inv_tau_h: np.ndarray    # float64, 1/ms
     nrn_beta: np.ndarray         # float64, >= 0
+    nrn_vabs: np.ndarray         # float64, sum_k |v_k|: most a unit input moves x
     nrn_rset: np.ndarray         # int64, index of its rate set (time constants)
     v: np.ndarray                # float64 (total buckets,), bucket weights
     rates: np.ndarray            # float64, 1/tau per bucket, 1/ms, laid out by rate set

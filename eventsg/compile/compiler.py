@@ -64,7 +64,7 @@ def compile_network(net, duration):
 
     # neurons
     K_list, bstart = [], []
-    bias, theta0, inv_tau_h, beta, rset_of = [], [], [], [], []
+    bias, theta0, inv_tau_h, beta, rset_of, vabs = [], [], [], [], [], []
     v_parts, rate_parts, rset_start, rset_K = [], [], [], []
     rset_method, rset_mstart, V_parts, W_parts = [], [], [], []
     mult_parts, rset_base = [], []
@@ -99,6 +99,7 @@ def compile_network(net, duration):
         n_buckets += p.n * p.K
         rset_of.append(first_set + which)
         v_parts.append(p.v_per_neuron().reshape(-1))
+        vabs.append(np.abs(p.v_per_neuron()).sum(axis=1))
         bias.append(np.broadcast_to(p.bias, (p.n,)))
         theta0.append(np.broadcast_to(p.theta, (p.n,)))
         inv_tau_h.append(np.full(p.n, 1.0 / p.tau_h))
@@ -155,7 +156,8 @@ def compile_network(net, duration):
     cat = np.concatenate
     compiled = CompiledNetwork(
         nrn_K=_i64(cat(K_list)), nrn_bstart=_i64(cat(bstart)), nrn_bias=_f64(cat(bias)),
-        nrn_theta0=_f64(cat(theta0)), nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
+        nrn_theta0=_f64(cat(theta0)),
+        nrn_vabs=_f64(cat(vabs)), nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
         nrn_rset=_i64(cat(rset_of)), v=_f64(cat(v_parts)), rates=_f64(cat(rate_parts)),
         rset_start=_i64(rset_start), rset_K=_i64(rset_K),
         rset_center=_f64([0.5 * (r.max() + r.min()) for r in rate_parts]),

@@ -10,6 +10,13 @@ first root of that lower bound, so it never passes a crossing, and converges to 
 crossing quadratically from below. It stops when a level is out of reach forever
 (proof by the ranges), when it passes ``t_end``, or after ``max_steps`` steps
 (the caller schedules a continuation).
+
+When the ranges at ``t_from`` itself prove that no level will ever be reached,
+the search also returns by how much the signal could be pushed (up or down, at
+all later times) and still reach none: a pulse ``w`` or a drive step ``dI`` moves x by at most
+``|w| sum|v|`` or ``|dI| sum|v|`` at every later time (the propagator is
+non-negative with row sums <= 1), so the caller can apply inputs smaller than that
+margin without searching again.
 """
 import math
 
@@ -51,7 +58,8 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
     ``propagator.advance_buckets``. The neuron's state is ``z0`` (buckets), ``drive`` and threshold adaptation
     ``h0`` at time ``t0`` (ms), with ``r`` transmitted. Returns ``(status, t)``:
     status UP / DOWN / FLOOR with the crossing time, NEVER, CONTINUE with the time
-    to resume from, or NONFINITE.
+    to resume from, or NONFINITE; and the margin (see the module docstring; 0 when
+    there is no proof).
     """
     K = z0.shape[0]
     rates = cascade[0]
@@ -84,7 +92,7 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
             gain_rate += abs(v[k]) * rates[k]
             prev = zk
         if not (math.isfinite(x) and math.isfinite(dx)):
-            return NONFINITE, t
+            return NONFINITE, t, 0.0
         x_hi = bias
         x_lo = bias
         dx_hi = 0.0
@@ -106,13 +114,13 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
 
         up_level = r + theta
         if x >= up_level:
-            return UP, t
+            return UP, t, 0.0
         has_lower = r > 0.0
         gate_open = r > (1.0 + GATE_EPS) * theta
         if has_lower:
             lower = r - theta if gate_open else 0.0
             if x <= lower:
-                return (DOWN if gate_open else FLOOR), t
+                return (DOWN if gate_open else FLOOR), t, 0.0
 
         up_open = x_hi >= r + theta0
         low_open = False
@@ -125,7 +133,16 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                 # searching on would end in a spurious floor spike where exp underflows
                 low_open = x_lo < 0.0
         if not up_open and not low_open:
-            return NEVER, t
+            if t != t_from:
+                # proven from a later point only: the steps before it leave no margin
+                return NEVER, t, 0.0
+            margin = r + theta0 - x_hi
+            if has_lower:
+                low_margin = x_lo - (r - theta0) if r > (1.0 + GATE_EPS) * theta0 else x_lo
+                margin = min(margin, low_margin)
+            # keep well clear of rounding in the state updates the margin will cover
+            margin -= 1e-12 * (1.0 + abs(r) + theta0 + abs(x_hi) + abs(x_lo))
+            return NEVER, t, max(margin, 0.0)
 
         step = math.inf
         limiter = NEVER
@@ -152,9 +169,9 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                     step = s_gate
                     limiter = CONTINUE
         if t + step > t_end:
-            return NEVER, t
+            return NEVER, t, 0.0
         if limiter != CONTINUE and step <= TIME_RTOL * max(1.0, abs(t)):
             # converged from below onto the crossing of the nearest level
-            return limiter, t + step
+            return limiter, t + step, 0.0
         t += step
-    return CONTINUE, t
+    return CONTINUE, t, 0.0

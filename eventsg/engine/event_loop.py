@@ -11,7 +11,8 @@ Order of work at one time t (documented, bit-for-bit reproducible):
    delay are arrivals at t, and steps 2-3 repeat).
 Deliveries wait in the event queue; each neuron has at most one prediction (its
 next crossing, or the time its search resumes) in the prediction heap, replaced
-whenever the neuron is touched.
+whenever the neuron is touched. A neuron proven silent forever keeps a margin
+(see crossing.py): inputs that fit in it are applied without a check (step 3).
 Sample times record the state after everything at that time.
 """
 import math
@@ -101,7 +102,13 @@ def _deliver(net, st, q, t, node, p, start, amp, t_emit):
             st.z[net.nrn_bstart[g]] += w
         else:
             st.drive[g] += w
-        _mark_dirty(st, g)
+        shift = abs(w) * net.nrn_vabs[g]
+        if st.margin[g] > shift:
+            # proven silent forever, and this input cannot change that: no check
+            st.margin[g] -= shift
+        else:
+            st.margin[g] = 0.0
+            _mark_dirty(st, g)
         k += 1
     st.ctr[C_SYNAPTIC] += k - start
     if k < end:
@@ -122,6 +129,7 @@ def fire(net, st, q, g, t, kind, at_crossing):
     else:
         st.r[g] = x if x > 0.0 else 0.0
     st.h[g] += adapted_increment(net.nrn_beta[g], a)
+    st.margin[g] = 0.0
     i = st.ctr[C_SPIKES_BUFFERED]
     st.spk_t[i] = t
     st.spk_neuron[i] = g
@@ -140,12 +148,14 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps):
     """
     z, v, cascade, E, work, zt = _neuron_views(net, st, g)
     st.ctr[C_SEARCHES] += 1
-    status, t = find_crossing(cascade, v, net.nrn_bias[g],
+    status, t, margin = find_crossing(cascade, v, net.nrn_bias[g],
                               net.nrn_theta0[g], net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g],
                               st.h[g], st.t_last[g], t_from, t_end, max_steps, E, work, zt)
     if status == NEVER:
         pred_remove(ph, g)
+        st.margin[g] = margin
         return True
+    st.margin[g] = 0.0
     if status == NONFINITE:
         return False
     if status == CONTINUE:

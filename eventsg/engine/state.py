@@ -40,6 +40,7 @@ class EngineState(NamedTuple):
     drive: np.ndarray        # float64 (n,) delta-coded input I
     r: np.ndarray            # float64 (n,) transmitted signal
     h: np.ndarray            # float64 (n,) threshold adaptation at t_last
+    margin: np.ndarray       # float64 (n,) input a silent neuron can take unchecked (crossing.py)
     dirty: np.ndarray        # int64 (n,) neurons to re-check at the current time
     is_dirty: np.ndarray     # uint8 (n,)
     spk_t: np.ndarray        # float64 (buf,) spike buffer: time, ms
@@ -62,7 +63,7 @@ def make_state(net, spike_buffer=1 << 16):
     kmax = int(net.nrn_K.max()) if n else 1
     st = EngineState(
         z=np.zeros(net.v.shape[0]), t_last=np.zeros(n), drive=np.zeros(n),
-        r=np.zeros(n), h=np.zeros(n),
+        r=np.zeros(n), h=np.zeros(n), margin=np.zeros(n),
         dirty=np.zeros(n, np.int64), is_dirty=np.zeros(n, np.uint8),
         spk_t=np.empty(spike_buffer), spk_neuron=np.empty(spike_buffer, np.int64),
         spk_amp=np.empty(spike_buffer), ctr=np.zeros(N_COUNTERS, np.int64),
