@@ -11,6 +11,10 @@ def _demo(args):
                                              n_out=args.neurons, seed=args.seed)
     res = net.run(duration=args.duration, progress=True)
     _print_summary(res)
+    if args.output:
+        from .io import write_spikes
+        write_spikes(args.output, res)
+        print(f"  spikes written to {args.output} (SONATA spike report)")
     return 0
 
 
@@ -36,6 +40,7 @@ def build_parser():
     demo.add_argument("--neurons", type=int, default=1000, help="gamma neurons per layer")
     demo.add_argument("--inputs", type=int, default=500, help="Poisson input channels")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("-o", "--output", help="write the spikes to this HDF5 file (SONATA layout)")
     demo.set_defaults(func=_demo)
     return parser
 

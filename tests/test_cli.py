@@ -11,6 +11,16 @@ def test_demo_prints_a_summary(capsys):
     assert "hidden" in out and "output" in out and "synaptic events" in out
 
 
+def test_demo_writes_a_sonata_file(tmp_path, capsys):
+    from eventsg.io import read_spikes, spike_populations
+    path = tmp_path / "demo.h5"
+    assert main(["demo", "--duration", "20", "--neurons", "60", "--inputs", "40",
+                 "-o", str(path)]) == 0
+    assert spike_populations(path) == ["hidden", "output"]
+    assert len(read_spikes(path, "hidden")) > 0
+    assert str(path) in capsys.readouterr().out
+
+
 def test_module_entry_point_shows_help():
     done = subprocess.run([sys.executable, "-m", "eventsg", "--help"], capture_output=True,
                           text=True, check=True)
