@@ -14,7 +14,7 @@ from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SP
                            C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, ST_BUFFER_FULL, ST_DONE,
                            ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES,
                            make_recorder, make_state)
-from .errors import RunawayError, SimulationError, SpecError
+from .errors import RunawayError, SimulationError
 from .model.population import GammaPopulation
 from .model.validation import check_count, check_scalar, fail
 from .results import RunStats, build_result

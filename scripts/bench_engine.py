@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 
 TARGET_EVENTS_PER_S = 5e6

@@ -131,7 +131,6 @@ class Reference:
     def grid(self, t_from, t_end, n, block=64):
         """Grid times and u = z - drive on them (expm of the step and of a block of
         steps, then repeated multiplication)."""
-        st = self.st
         ts = np.linspace(t_from, t_end, n)
         dt = ts[1] - ts[0]
         K = self.A.shape[0]

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from eventsg.engine.propagator import MAX_TERMS, advance_buckets, cascade_plan, make_cascade, propagator
+from eventsg.engine.propagator import MAX_TERMS, advance_buckets, make_cascade, propagator
 
 REL_TOL = 1e-12
 TINY = 1e-280          # entries below this are compared absolutely

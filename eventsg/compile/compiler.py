@@ -1,5 +1,5 @@
 """Model description -> CompiledNetwork (flat arrays) plus the bookkeeping to read results."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -7,7 +7,7 @@ from ..engine.propagator import cascade_plan, rate_multiples
 from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
-from ..model.sources import PoissonSource, SignalSource, SpikeSource
+from ..model.sources import PoissonSource, SignalSource
 from .arrays import CompiledNetwork
 
 

@@ -3,7 +3,7 @@
 Signal ``x = b + v . z``, output ``y = max(0, x)``, threshold ``theta = theta0 + h``.
 Spike kinds: NO_SPIKE, UP, DOWN, FLOOR (MODEL.md section 3).
 """
-from .jit import inline_kernel, kernel
+from .jit import inline_kernel
 
 NO_SPIKE = 0
 UP = 1

@@ -1,5 +1,5 @@
 """Input populations: spike sources and sigma-delta encoded signal sources."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
