@@ -156,8 +156,8 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
         for k in range(1, chunks + 1):
             t_stop = duration if k == chunks else duration * k / chunks
             while True:
-                status = run_events(net, state, queue[0], predictions, recorder, duration, t_stop, max_steps,
-                                    max_spikes, max_events, layout.max_out)
+                status = run_events(net, state, queue[0], predictions, recorder, duration, t_stop,
+                                    max_steps, max_spikes, max_events, layout.max_out)
                 if status == ST_QUEUE_FULL:
                     queue[0] = grow_queue(queue[0])
                 elif status == ST_BUFFER_FULL:

@@ -148,9 +148,9 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps):
     """
     z, v, cascade, E, work, zt = _neuron_views(net, st, g)
     st.ctr[C_SEARCHES] += 1
-    status, t, margin = find_crossing(cascade, v, net.nrn_bias[g],
-                              net.nrn_theta0[g], net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g],
-                              st.h[g], st.t_last[g], t_from, t_end, max_steps, E, work, zt)
+    status, t, margin = find_crossing(cascade, v, net.nrn_bias[g], net.nrn_theta0[g],
+                                      net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g], st.h[g],
+                                      st.t_last[g], t_from, t_end, max_steps, E, work, zt)
     if status == NEVER:
         pred_remove(ph, g)
         st.margin[g] = margin
