@@ -23,7 +23,7 @@ def _print_summary(res):
     print(f"{res}")
     for name in res.populations:
         spk = res.spikes(name)
-        n = res._layout.sizes[res._layout.index(name)]
+        n = res.size(name)
         rate = len(spk) / max(n, 1) / (s.duration_ms * 1e-3)
         silent = 1.0 - np.unique(spk.i).size / max(n, 1)
         print(f"  {name:>10}: {len(spk):8d} spikes, {rate:8.2f} spikes/neuron/s, "

@@ -82,7 +82,25 @@ class SimulationResult:
 
     @property
     def duration(self):
+        """Simulated time, ms."""
         return self.stats.duration_ms
+
+    @property
+    def sources(self):
+        """Names of the input populations (spike, Poisson and signal sources)."""
+        return [n for n, k in zip(self._layout.names, self._layout.kinds) if k != "gamma"]
+
+    def size(self, pop):
+        """Number of neurons (or channels, for a source) of a population (object or name)."""
+        name = pop if isinstance(pop, str) else getattr(pop, "name", None)
+        if name not in self._layout.names:
+            raise KeyError(f"no population {name!r} in this result "
+                           f"(populations: {', '.join(self._layout.names)})")
+        return self._layout.sizes[self._layout.index(name)]
+
+    def buckets(self, pop):
+        """Number of buckets K of a gamma population."""
+        return self._layout.K[self._layout.index(self._name(pop))]
 
     def _name(self, pop):
         name = pop if isinstance(pop, str) else getattr(pop, "name", None)
