@@ -113,6 +113,12 @@ class SimulationResult:
         """Spikes(t, i, a) of a gamma population (object or name)."""
         return self._spikes[self._name(pop)]
 
+    def spike_count(self, pop):
+        """Number of spikes of a gamma population (without loading them from a run file)."""
+        name = self._name(pop)
+        count = getattr(self._spikes, "count", None)
+        return count(name) if count is not None else len(self._spikes[name])
+
     def spike_trains(self, pop):
         """{neuron id: spike times (ms)} for every neuron of the population."""
         s = self.spikes(pop)
@@ -129,7 +135,7 @@ class SimulationResult:
         return self._states[name]
 
     def __repr__(self):
-        counts = ", ".join(f"{n}: {len(self._spikes[n])}" for n in self.populations)
+        counts = ", ".join(f"{n}: {self.spike_count(n)}" for n in self.populations)
         return (f"SimulationResult(engine={self.stats.engine!r}, duration={self.duration} ms, "
                 f"status={self.status!r}, spikes={{{counts}}})")
 

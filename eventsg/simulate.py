@@ -61,7 +61,7 @@ def _record_setup(net, layout, sample_times, record, duration):
 
 def simulate(net, duration, sample_times=None, record=None, engine="event", dt=None, *,
              max_spikes=100_000_000, max_events=10_000_000_000, max_search_steps=2,
-             progress=None, chunks=200, spike_buffer=1 << 18):
+             progress=None, chunks=200, spike_buffer=1 << 18, spike_sink=None):
     """Simulate ``net`` for ``duration`` ms.
 
     sample_times: sorted times in [0, duration] ms at which states are recorded
@@ -71,6 +71,10 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     ``result`` keeps everything recorded so far. max_search_steps: crossing-search
     steps before a search is resumed by a later event. progress: True / False /
     None (a bar on terminals when a run takes more than 2 s).
+    spike_sink: None (keep spikes in the result) or an object with ``begin(layout)``
+    and ``write(t, neuron, amplitude)`` that receives the spikes in emission order,
+    in chunks of at most ``spike_buffer``, during the run (global neuron ids); the
+    result then holds no spikes. ``eventsg.io.run_to_file`` streams them to HDF5.
     Raises SpecError for bad arguments, SimulationError when the state is not finite.
     """
     duration = check_scalar("run", "duration", duration, positive=True)
@@ -95,12 +99,17 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     compile_s = time.perf_counter() - t0
 
     spike_chunks = []
+    if spike_sink is not None:
+        spike_sink.begin(layout)
 
     def flush():
         n = int(state.ctr[C_SPIKES_BUFFERED])
         if n:
-            spike_chunks.append((state.spk_t[:n].copy(), state.spk_neuron[:n].copy(),
-                                 state.spk_amp[:n].copy()))
+            chunk = (state.spk_t[:n].copy(), state.spk_neuron[:n].copy(), state.spk_amp[:n].copy())
+            if spike_sink is None:
+                spike_chunks.append(chunk)
+            else:
+                spike_sink.write(*chunk)
             state.ctr[C_SPIKES_BUFFERED] = 0
 
     run = _run_event if engine == "event" else _run_clock
