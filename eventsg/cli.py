@@ -1,53 +1,157 @@
-"""Command line: a thin shell over the Python API (``eventsg --help``)."""
+"""Command line: a thin shell over the Python API (``eventsg --help``).
+
+    eventsg demo [-o DIR]              built-in experiment: HDF5 run file + PNG figure
+    eventsg run CONFIG.toml -o OUT.h5  run a TOML config, stream spikes to a run file
+    eventsg info OUT.h5                what a run file (or SONATA spike file) holds
+    eventsg plot OUT.h5 -o FIG.png     raster, population rate and a neuron's state
+"""
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from .errors import EventsgError, SimulationError
 
-def _demo(args):
-    from .examples import two_layer_network
-    net, (inp, hid, out) = two_layer_network(n_inputs=args.inputs, n_hidden=args.neurons,
-                                             n_out=args.neurons, seed=args.seed)
-    res = net.run(duration=args.duration, progress=True)
-    _print_summary(res)
-    if args.output:
-        from .io import write_spikes
-        write_spikes(args.output, res)
-        print(f"  spikes written to {args.output} (SONATA spike report)")
-    return 0
+
+def _save_figure(res, path, **kwargs):
+    import matplotlib
+    matplotlib.use("Agg")
+    from .analysis import overview_figure
+    from .io import atomic_path
+    fig = overview_figure(res, **kwargs)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
+    return path
 
 
 def _print_summary(res):
+    from .analysis import format_summary
     s = res.stats
-    print(f"{res}")
-    for name in res.populations:
-        spk = res.spikes(name)
-        n = res.size(name)
-        rate = len(spk) / max(n, 1) / (s.duration_ms * 1e-3)
-        silent = 1.0 - np.unique(spk.i).size / max(n, 1)
-        print(f"  {name:>10}: {len(spk):8d} spikes, {rate:8.2f} spikes/neuron/s, "
-              f"{100 * silent:5.1f}% silent")
-    print(f"  {s.synaptic_events} synaptic events in {s.wall_s:.3f} s "
-          f"({s.synaptic_events_per_s / 1e6:.2f} M/s), {s.input_events} input events")
+    print(format_summary(res))
+    print(f"kernel time {s.wall_s:.3f} s: {s.events / max(s.wall_s, 1e-12) / 1e6:.2f} M events/s, "
+          f"{s.synaptic_events_per_s / 1e6:.2f} M synaptic events/s "
+          f"(+ {s.jit_s:.1f} s to load or compile the kernels)")
+
+
+def _demo(args):
+    from .examples import demo_experiment
+    from .io import run_to_file
+    out = Path(args.output)
+    net, duration, options = demo_experiment(duration=args.duration, n_neurons=args.neurons,
+                                             seed=args.seed)
+    res = run_to_file(net, out / "demo.h5", duration, progress=not args.quiet, **options)
+    _print_summary(res)
+    figure = _save_figure(res, out / "demo.png")
+    print(f"run file: {out / 'demo.h5'} (open with eventsg.io.load_result, or any SONATA reader)")
+    print(f"figure:   {figure}")
+    return 0
+
+
+def _run(args):
+    from .io import run_to_file
+    from .io.config import load_config
+    config = load_config(args.config)
+    net, options = config.build()
+    output = args.output or (config.output.path if config.output.path is not None else None)
+    if output is None:
+        output = Path(args.config).with_suffix(".h5").name
+    duration = options.pop("duration")
+    if not config.output.states:
+        options.pop("sample_times", None)
+        options.pop("record", None)
+    if args.duration is not None:
+        duration = args.duration
+        if options.get("sample_times") is not None:
+            times = np.asarray(options["sample_times"])
+            options["sample_times"] = times[times <= duration]
+    print(f"running {args.config}: {len(net.populations)} populations, "
+          f"{len(net.projections)} projections, {duration:g} ms -> {output}")
+    try:
+        res = run_to_file(net, output, duration, config=config, progress=not args.quiet,
+                          **options)
+    except SimulationError as err:
+        print(f"eventsg run: {err}", file=sys.stderr)
+        if err.result is not None:
+            print(f"the partial run is in {output} (status {err.result.status!r})",
+                  file=sys.stderr)
+        return 3
+    _print_summary(res)
+    print(f"run file: {output}")
+    if args.plot:
+        print(f"figure:   {_save_figure(res, args.plot)}")
+    return 0
+
+
+def _info(args):
+    from .io import describe_run
+    print(describe_run(args.file))
+    return 0
+
+
+def _plot(args):
+    from .io import load_result
+    res = load_result(args.file)
+    output = args.output or str(Path(args.file).with_suffix(".png"))
+    kwargs = {}
+    if args.population:
+        kwargs["pops"] = args.population
+    if args.neuron is not None:
+        kwargs["neuron"] = args.neuron
+    if args.bin is not None:
+        kwargs["bin_ms"] = args.bin
+    print(f"figure: {_save_figure(res, output, **kwargs)}")
+    return 0
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="eventsg", description=__doc__)
+    parser = argparse.ArgumentParser(prog="eventsg", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the built-in example network and print a summary")
-    demo.add_argument("--duration", type=float, default=200.0, help="simulated time, ms")
+
+    demo = sub.add_parser("demo", help="run the built-in experiment; write an HDF5 run file and "
+                                       "a PNG figure")
+    demo.add_argument("-o", "--output", default="eventsg-demo",
+                      help="directory for demo.h5 and demo.png (default: ./eventsg-demo)")
+    demo.add_argument("--duration", type=float, default=500.0, help="simulated time, ms")
     demo.add_argument("--neurons", type=int, default=1000, help="gamma neurons per layer")
-    demo.add_argument("--inputs", type=int, default=500, help="Poisson input channels")
     demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("-o", "--output", help="write the spikes to this HDF5 file (SONATA layout)")
+    demo.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
+
+    run = sub.add_parser("run", help="run a TOML config; stream the spikes to an HDF5 run file")
+    run.add_argument("config", help="the TOML config file")
+    run.add_argument("-o", "--output", help="run file to write (default: [output] path of the "
+                                            "config, else CONFIG.h5 here)")
+    run.add_argument("--duration", type=float, help="override the config's duration, ms")
+    run.add_argument("--plot", metavar="FIG.png", help="also save the overview figure")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=_run)
+
+    info = sub.add_parser("info", help="describe a run file or SONATA spike file")
+    info.add_argument("file")
+    info.set_defaults(func=_info)
+
+    plot = sub.add_parser("plot", help="raster, population rate and a neuron's state of a run file")
+    plot.add_argument("file")
+    plot.add_argument("-o", "--output", help="figure file (default: FILE with .png)")
+    plot.add_argument("-p", "--population", action="append",
+                      help="population to show (repeat; default: all gamma populations)")
+    plot.add_argument("--neuron", type=int, help="neuron whose state is traced")
+    plot.add_argument("--bin", type=float, help="population-rate bin, ms")
+    plot.set_defaults(func=_plot)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (EventsgError, KeyError, FileNotFoundError, OSError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"eventsg {args.command}: error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

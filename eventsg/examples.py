@@ -2,7 +2,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from .model import GammaPopulation, Network, PoissonSource
+from .model import GammaPopulation, Network, PoissonSource, SignalSource
 
 
 def random_sparse(n_pre, n_post, fan_out, mean, std, seed):
@@ -38,3 +38,25 @@ def two_layer_network(n_inputs=500, rate_hz=10.0, n_hidden=1000, n_out=1000, K=4
     net.connect(hid, out, random_sparse(n_hidden, n_out, fan_out, w_hid, w_hid, seed + 2),
                 delay=delay)
     return net, (inp, hid, out)
+
+
+def demo_experiment(duration=500.0, n_neurons=1000, n_signals=20, seed=1):
+    """The ``eventsg demo`` experiment: analog signals and Poisson noise through two layers.
+
+    A continuous-time run: ``n_signals`` analog channels (sums of sines, 2-13 Hz,
+    sigma-delta encoded exactly) and 500 Poisson channels (10 Hz) drive a hidden and an
+    output layer of ``n_neurons`` gamma neurons each (K = 4). The hidden layer's
+    state is recorded every 2 ms. Returns (network, duration in ms, run options).
+    """
+    net, (inp, hid, out) = two_layer_network(n_hidden=n_neurons, n_out=n_neurons, seed=seed)
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, duration, int(duration) + 1)
+    freqs = rng.uniform(2.0, 13.0, (2, n_signals))
+    phases = rng.uniform(0.0, 2 * np.pi, (2, n_signals))
+    values = 0.5 * (np.sin(2e-3 * np.pi * freqs[0] * t[:, None] + phases[0])
+                    + np.sin(2e-3 * np.pi * freqs[1] * t[:, None] + phases[1]))
+    signals = net.add(SignalSource(t=t, values=values, theta=0.05, name="signals"))
+    net.connect(signals, hid, random_sparse(n_signals, n_neurons, n_neurons // 10, 0.0, 0.08,
+                                            seed + 3), delay=0.5)
+    options = dict(sample_times=np.arange(0.0, duration + 1e-9, 2.0), record=["hidden"])
+    return net, float(duration), options
