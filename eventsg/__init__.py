@@ -13,13 +13,13 @@ PoissonSource, SignalSource, GammaPopulation), connect them, and run::
 """
 from .errors import CompileError, EventsgError, RunawayError, SimulationError, SpecError
 from .model import (GammaPopulation, Network, PoissonSource, Projection, SignalSource,
-                    SpikeSource)
+                    SpikeSource, connectivity)
 from .results import RunStats, SimulationResult, Spikes, State
 from .simulate import simulate
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "SpikeSource", "PoissonSource", "SignalSource", "GammaPopulation",
-           "Projection", "simulate", "SimulationResult", "Spikes", "State", "RunStats",
+           "Projection", "connectivity", "simulate", "SimulationResult", "Spikes", "State", "RunStats",
            "EventsgError", "SpecError", "CompileError", "SimulationError", "RunawayError",
            "__version__"]

@@ -1,8 +1,7 @@
 """Built-in example networks (used by the README, the benchmarks and the tests)."""
 import numpy as np
-import scipy.sparse as sp
 
-from .model import GammaPopulation, Network, PoissonSource, SignalSource
+from .model import GammaPopulation, connectivity, Network, PoissonSource, SignalSource
 
 
 def random_sparse(n_pre, n_post, fan_out, mean, std, seed):
@@ -10,13 +9,8 @@ def random_sparse(n_pre, n_post, fan_out, mean, std, seed):
 
     Weights are normal(mean, std). Deterministic for a given seed.
     """
-    rng = np.random.default_rng(seed)
-    fan_out = min(fan_out, n_post)
-    cols = np.argsort(rng.random((n_pre, n_post)), axis=1)[:, :fan_out] if n_post <= 4096 else \
-        np.stack([rng.choice(n_post, fan_out, replace=False) for _ in range(n_pre)])
-    rows = np.repeat(np.arange(n_pre), fan_out)
-    data = rng.normal(mean, std, n_pre * fan_out)
-    return sp.csr_matrix((data, (rows, cols.reshape(-1))), shape=(n_pre, n_post))
+    return connectivity.random_sparse(n_pre, n_post, mean=mean, std=std, fan_out=fan_out,
+                                      seed=seed)
 
 
 def two_layer_network(n_inputs=500, rate_hz=10.0, n_hidden=1000, n_out=1000, K=4,

@@ -14,7 +14,6 @@ import tempfile
 import time
 import tracemalloc
 
-import eventsg as esg  # noqa: F401  (public API)
 from eventsg.examples import two_layer_network
 from eventsg.io import runfile
 

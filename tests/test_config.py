@@ -12,7 +12,7 @@ import scipy.sparse as sp
 import eventsg as esg
 from eventsg import SpecError
 from eventsg.examples import two_layer_network
-from eventsg.io import connectivity as conn
+from eventsg.model import connectivity as conn
 from eventsg.io.config import Config, SampleGrid, load_config, run_config
 
 CONFIGS = Path(__file__).resolve().parent.parent / "scripts" / "configs"

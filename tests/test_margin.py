@@ -22,7 +22,18 @@ def _cascade_matrix(tau):
 def _trajectory(tau, v, bias, z0, drive, times):
     """x at ``times`` (ms after the state z0), by scipy's expm."""
     A = _cascade_matrix(tau)
-    return np.array([bias + v @ (drive + scipy.linalg.expm(A * t) @ (z0 - drive)) for t in times])
+    E = scipy.linalg.expm(A[None, :, :] * np.asarray(times, dtype=float)[:, None, None])
+    return bias + (drive + E @ (z0 - drive)) @ v
+
+
+def _stepped_trajectory(tau, v, bias, z0, drive, step, n):
+    """x at 0, step, ..., n * step ms: expm of one step, applied n times."""
+    E = scipy.linalg.expm(_cascade_matrix(tau) * step)
+    dz, xs = z0 - drive, []
+    for _ in range(n + 1):
+        xs.append(bias + v @ (drive + dz))
+        dz = E @ dz
+    return np.array(xs)
 
 
 def _search(tau, v, bias, theta0, z0, drive, r):
@@ -35,7 +46,6 @@ def _search(tau, v, bias, theta0, z0, drive, r):
 
 def test_perturbations_inside_the_margin_keep_the_neuron_silent():
     rng = np.random.default_rng(7)
-    times = np.concatenate([np.linspace(0.0, 20.0, 401), np.geomspace(20.0, 2000.0, 200)])
     checked = 0
     for _ in range(400):
         K = int(rng.integers(1, 5))
@@ -57,7 +67,8 @@ def test_perturbations_inside_the_margin_keep_the_neuron_silent():
         dI = rng.choice([-1.0, 1.0]) * 0.99 * margin * (1.0 - share) / vabs
         z1 = z0.copy()
         z1[0] += w
-        x = _trajectory(tau, v, bias, z1, drive + dI, times)
+        x = np.concatenate([_stepped_trajectory(tau, v, bias, z1, drive + dI, 0.05, 400),
+                            _stepped_trajectory(tau, v, bias, z1, drive + dI, 10.0, 200)])
         assert np.all(x < r + theta0), "perturbed signal reached the up level"
         if r > (1.0 + GATE_EPS) * theta0:
             assert np.all(x > r - theta0), "perturbed signal reached the down level"

@@ -3,7 +3,7 @@ SHD data sets, NWB.
 
 Importing this package imports h5py; ``import eventsg`` alone does not.
 """
-from . import connectivity
+from ..model import connectivity
 from .atomic import atomic_path
 from .config import Config, load_config, run_config
 from .nwb import export_nwb

@@ -57,7 +57,7 @@ except ImportError:                 # Python 3.10: the same parser as the packag
 from ..errors import SpecError
 from ..model import GammaPopulation, Network, PoissonSource, SignalSource, SpikeSource
 from . import config_schema as schema
-from .connectivity import RANDOM_KINDS, make_weights, projection_seed
+from ..model.connectivity import RANDOM_KINDS, make_weights, projection_seed
 
 # ---------------------------------------------------------------- the spec
 

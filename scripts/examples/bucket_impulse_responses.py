@@ -21,7 +21,6 @@ mean delay (which should be tau_1 + ... + tau_k), marked on the curves.
 """
 import argparse
 import math
-from pathlib import Path
 
 import matplotlib
 
@@ -33,6 +32,8 @@ from scipy.linalg import expm  # noqa: E402
 
 import eventsg as esg  # noqa: E402
 from eventsg.engine.propagator import propagator  # noqa: E402
+
+from figure_output import save_figure  # noqa: E402
 
 K = 8
 T0 = 1.0  # ms, time of the input pulse
@@ -160,11 +161,7 @@ def main(argv=None):
                  "weight 1/tau_1)", fontsize=12)
     fig.tight_layout()
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "bucket_impulse_responses.png"
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    save_figure(fig, args.out, "bucket_impulse_responses.png")
     return 0 if worst < 1e-9 else 1
 
 

@@ -17,7 +17,6 @@ give the recorded bucket z(t) to rounding error.
     python scripts/examples/sigma_delta_reconstruction.py [--out DIR] [--quick]
 """
 import argparse
-from pathlib import Path
 
 import matplotlib
 
@@ -26,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import eventsg as esg  # noqa: E402
+
+from figure_output import save_figure  # noqa: E402
 
 
 def analog_signal(t):
@@ -192,11 +193,7 @@ def main(argv=None):
         a.set_xlabel("time (ms)")
     fig.tight_layout()
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "sigma_delta_reconstruction.png"
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    save_figure(fig, args.out, "sigma_delta_reconstruction.png")
     return 0 if ok else 1
 
 

@@ -18,7 +18,6 @@ Their product is nearly constant: halving the error costs twice the spikes.
 """
 import argparse
 import time
-from pathlib import Path
 
 import matplotlib
 
@@ -27,6 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import eventsg as esg  # noqa: E402
+
+from figure_output import save_figure  # noqa: E402
 
 
 def build(theta, n_in, n, weights):
@@ -152,11 +153,7 @@ def main(argv=None):
                  f"{T:g} ms per run", fontsize=12)
     fig.tight_layout()
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "threshold_sweep.png"
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    save_figure(fig, args.out, "threshold_sweep.png")
     return 0 if ok else 1
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import SpecError
-from ..model.validation import check_count, check_scalar, fail
+from .validation import check_count, check_scalar, fail
 
 _PROJECTION_TAG = 0x70726F6A    # keeps projection seeds apart from population seeds
 
@@ -26,8 +26,8 @@ def random_sparse(n_pre, n_post, *, mean, std=0.0, density=None, fan_out=None, s
     """Sparse normal(mean, std) weights, CSR.
 
     density: each (i, j) is a synapse with this probability (in (0, 1]); or
-    fan_out: each row reaches exactly this many distinct targets (the pattern of
-    ``eventsg.examples.random_sparse``, bit for bit for the same seed). Give one.
+    fan_out: each row reaches exactly this many distinct targets (used by
+    ``eventsg.examples``). Give one.
     """
     owner = "random_sparse"
     mean = check_scalar(owner, "mean", mean)
