@@ -22,4 +22,13 @@ __version__ = "0.1.0"
 __all__ = ["Network", "SpikeSource", "PoissonSource", "SignalSource", "GammaPopulation",
            "Projection", "connectivity", "simulate", "SimulationResult", "Spikes", "State", "RunStats",
            "EventsgError", "SpecError", "CompileError", "SimulationError", "RunawayError",
-           "__version__"]
+           "sweep", "__version__"]
+
+
+def sweep(config, grid=None, seeds=None, **options):
+    """Run ``config`` over a parameter grid and seeds on dask.distributed.
+
+    See ``eventsg.sweeps.sweep`` (the sweeps package loads dask and h5py on first use).
+    """
+    from .sweeps import sweep as run_sweep
+    return run_sweep(config, grid, seeds, **options)

@@ -4,6 +4,8 @@
     eventsg run CONFIG.toml -o OUT.h5  run a TOML config, stream spikes to a run file
     eventsg info OUT.h5                what a run file (or SONATA spike file) holds
     eventsg plot OUT.h5 -o FIG.png     raster, population rate and a neuron's state
+    eventsg sweep CONFIG.toml --grid theta=0.01,0.02 --seeds 0:10 -o SWEEP.h5
+                                       runs over a grid of values and seeds, on dask
 """
 import argparse
 import sys
@@ -105,6 +107,29 @@ def _plot(args):
     return 0
 
 
+def _sweep(args):
+    from .sweeps import parse_grid_args, parse_seeds, plot_summary, sweep
+    grid = parse_grid_args(args.grid)
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    workers = f"{args.workers} workers" if args.workers else "one worker per core"
+    where = args.scheduler or f"a local cluster ({workers})"
+    print(f"sweeping {args.config} on {where} -> {args.output}")
+    out = sweep(args.config, grid, seeds, output=args.output, client=args.scheduler,
+                workers=args.workers, retry_failed=not args.no_retry, progress=not args.quiet,
+                merge_s=args.merge_every)
+    print(f"{out.total} runs: {len(out.ran)} done now ({len(out.failed)} failed), "
+          f"{len(out.skipped)} already in the file; {out.wall_s:.1f} s")
+    print(f"sweep file: {out.path}\nsummary:    {out.csv}")
+    if args.plot:
+        x = args.x or (next(iter(grid)) if grid else None)
+        if x is None:
+            print("eventsg sweep: no figure: give --x (there is no grid key)", file=sys.stderr)
+        else:
+            plot_summary(out.path, x=x, y=args.y, output=args.plot)
+            print(f"figure:     {args.plot}")
+    return 3 if out.failed else 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="eventsg", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,6 +166,31 @@ def build_parser():
     plot.add_argument("--neuron", type=int, help="neuron whose state is traced")
     plot.add_argument("--bin", type=float, help="population-rate bin, ms")
     plot.set_defaults(func=_plot)
+
+    sweep = sub.add_parser("sweep", help="run a TOML config over a grid of values and seeds on "
+                                         "dask.distributed; one HDF5 file, resumable")
+    sweep.add_argument("config", help="the TOML config file")
+    sweep.add_argument("--grid", action="append", metavar="KEY=V1,V2,...",
+                       help="values of a config key path (repeat for a product), e.g. "
+                            "theta=0.01,0.02 or population.hidden.tau=[1,2],[2,4]")
+    sweep.add_argument("--seeds", metavar="START:STOP[:STEP] | S1,S2,...",
+                       help="network seeds, one run each (STOP excluded), e.g. 0:10")
+    sweep.add_argument("-o", "--output", default="sweep.h5",
+                       help="sweep file (default sweep.h5); the summary goes beside it as .csv")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run on this dask scheduler (default: a local cluster)")
+    sweep.add_argument("--workers", type=int, help="local cluster: worker processes "
+                                                   "(default one per core)")
+    sweep.add_argument("--no-retry", action="store_true",
+                       help="do not redo runs that failed before (finished runs are never redone)")
+    sweep.add_argument("--merge-every", type=float, default=5.0, metavar="SECONDS",
+                       help="least seconds between merges of finished runs into the file")
+    sweep.add_argument("--plot", metavar="FIG.png", help="also save a summary measure against "
+                                                         "a grid key")
+    sweep.add_argument("--x", help="grid key on the figure's x axis (default: the first)")
+    sweep.add_argument("--y", default="rate_hz", help="summary measure plotted (default rate_hz)")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_sweep)
     return parser
 
 

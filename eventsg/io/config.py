@@ -228,12 +228,22 @@ def load_config(path_or_text):
     except tomllib.TOMLDecodeError as err:
         raise SpecError(f"config error: {label} is not valid TOML: {err}") from None
     try:
-        network, run, output = _parse(data, base)
+        return config_from_data(data, text, base, path)
     except SpecError as err:
         if path is None:
             raise
         raise SpecError(f"{label}: {err}") from None
-    return Config(network=network, run=run, output=output, text=text, source_path=path)
+
+
+def config_from_data(data, text="", base_dir=None, source_path=None):
+    """A checked Config from parsed TOML ``data`` (a dict, e.g. edited by a sweep).
+
+    text: the TOML text to keep with it; base_dir: where relative file names point
+    (default: the current directory).
+    """
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    network, run, output = _parse(data, base)
+    return Config(network=network, run=run, output=output, text=text, source_path=source_path)
 
 
 def _is_path(value):
