@@ -234,6 +234,20 @@ def test_jump_threshold_is_inclusive(step, fires):
     check_encoding(t, values, 0.5, 5.0, ev_t, ev_a)
 
 
+@pytest.mark.parametrize("after, amplitude", [(0.5, 0.45), (0.07, None), (-0.3, -0.35)])
+def test_piece_ending_on_a_level_then_jumping_sends_one_spike(after, amplitude):
+    """s reaches r + theta exactly where it jumps: one spike for that instant, of
+    s(t+) - r (right-continuous signal), or none if the jump lands within theta."""
+    t = [0.0, 10.0, 10.0, 20.0]
+    values = [0.0, 0.1, after, after]                   # levels 0.05 and 0.1 = 2 * 0.05
+    ev_t, _, ev_a = encode_signal(t, values, 0.05, 30.0)
+    assert np.sum(ev_t == 10.0) == (1 if amplitude is not None else 0)
+    assert ev_t[0] == 5.0 and ev_a[0] == 0.05
+    if amplitude is not None:
+        assert ev_a[ev_t == 10.0][0] == pytest.approx(amplitude, abs=1e-15)
+    check_encoding(t, values, 0.05, 30.0, ev_t, ev_a)
+
+
 def test_jump_at_time_zero_and_negative_sample_times():
     ev_t, _, ev_a = encode_signal([0.0, 0.0, 1.0], [0.0, 5.0, 5.0], 1.0, 10.0)
     assert np.array_equal(ev_t, [0.0]) and np.array_equal(ev_a, [5.0])

@@ -36,6 +36,8 @@ def _encode_channel(t, values, c, theta, duration, out_t, out_a, n, fill):
         n += 1
         r = s
     S = t.shape[0]
+    at_end = 0            # crossings the previous linear piece placed exactly at its end
+    end_step = 0.0
     for k in range(S - 1):
         ta = t[k]
         tb = t[k + 1]
@@ -44,7 +46,13 @@ def _encode_channel(t, values, c, theta, duration, out_t, out_a, n, fill):
         sa = values[k, c]
         sb = values[k + 1, c]
         if tb == ta:
-            # a jump at ta (> 0 here): one graded spike if the step is large enough
+            # a jump at ta (> 0 here): one graded spike if the step is large enough.
+            # The signal is right-continuous: a crossing that the piece before
+            # reached exactly at ta is replaced by this jump's single spike.
+            if at_end > 0:
+                n -= at_end
+                r -= at_end * end_step
+                at_end = 0
             if abs(sb - r) >= theta and ta > 0.0:
                 if fill:
                     out_t[n] = ta
@@ -52,6 +60,7 @@ def _encode_channel(t, values, c, theta, duration, out_t, out_a, n, fill):
                 n += 1
                 r = sb
             continue
+        at_end = 0
         t_lo = max(ta, 0.0)
         t_hi = min(tb, duration)
         s_hi = sa + (sb - sa) * ((t_hi - ta) / (tb - ta)) if t_hi < tb else sb
@@ -69,6 +78,9 @@ def _encode_channel(t, values, c, theta, duration, out_t, out_a, n, fill):
                 out_a[n] = step
             n += 1
             r = level
+            if tc == tb:
+                at_end += 1
+                end_step = step
     return n
 
 
