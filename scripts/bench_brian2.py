@@ -1,0 +1,151 @@
+"""Brian2 peer benchmark: the engine benchmark network in eventsg and in Brian2.
+
+    python scripts/bench_brian2.py [--duration 1000] [--dts 0.1,0.01,0.001] [--out bench-results]
+
+Network: eventsg.examples.two_layer_network (500 Poisson inputs at 10 Hz -> 1000
+-> 1000 SpikingGamma neurons, K = 4, fan-out 100, delays 1 ms), expressed in
+Brian2 by scripts/peers/brian2_gamma.py (same input spike times, same weights).
+Brian2 runs on its fastest target here (C++ standalone, single thread; the
+Cython runtime target is timed once at the largest dt for comparison).
+
+Tables (printed, and written as CSV to --out):
+* brian2_dt.csv: per dt, Brian2's build (code generation + compilation) and run
+  time, its spikes against our exact event-driven run (median and 90th
+  percentile |dt_spike|, matched fractions), and Brian2 run time / ours;
+* brian2_targets.csv: Brian2's code-generation targets at the largest dt;
+* brian2_cost.csv: how each side's run time grows when the simulated duration
+  doubles at equal activity, and when the activity halves (input rate halved).
+The summary names the dt at which Brian2's median spike-time error first falls
+below 1e-3 ms, and our speed ratio there.
+"""
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import report                                          # noqa: E402
+from peers.brian2_gamma import brian2_status, run_brian2           # noqa: E402
+from peers.spike_match import concat_populations, match            # noqa: E402
+
+ACCURACY_MS = 1e-3
+MATCH_WINDOW_MS = 3.0
+
+
+def gamma_spikes(res, pops):
+    return concat_populations([(*res.spikes(p), p.n) for p in pops])
+
+
+def brian2_spikes(run, pops):
+    return concat_populations([(*run.spikes[p.name], p.n) for p in pops])
+
+
+def event_run(net, duration, repeats):
+    """(median kernel wall s, last result) of the event-driven engine."""
+    walls, res = [], None
+    for _ in range(repeats):
+        res = net.run(duration=duration)
+        walls.append(res.stats.wall_s)
+    return statistics.median(walls), res
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=1000.0, help="ms")
+    parser.add_argument("--dts", default="0.1,0.01,0.001", help="Brian2 steps, ms")
+    parser.add_argument("--repeats", type=int, default=3, help="event-driven repeats (median)")
+    parser.add_argument("--target", default="cpp_standalone")
+    parser.add_argument("--compare-targets", default="cython",
+                        help="other Brian2 targets timed at the largest dt ('' for none)")
+    parser.add_argument("--integrator", default="propagator", choices=("propagator", "exact"))
+    parser.add_argument("--skip-cost", action="store_true", help="skip the duration/activity table")
+    parser.add_argument("--out", default="bench-results")
+    args = parser.parse_args(argv)
+    ok, why = brian2_status()
+    if not ok:
+        sys.exit(f"brian2 does not import here ({why}); see BENCHMARKS.md for the set-up")
+    dts = sorted((float(x) for x in args.dts.split(",")), reverse=True)
+
+    from eventsg.examples import two_layer_network
+    net, (inp, hid, out) = two_layer_network()
+    pops = (hid, out)
+    net.run(duration=20.0)                                     # compile or load the kernels
+    wall, exact_res = event_run(net, args.duration, args.repeats)
+    exact = gamma_spikes(exact_res, pops)
+    s = exact_res.stats
+    theta = float(hid.theta.min())
+    print(f"{report.now()}; {report.machine()}")
+    print(f"event-driven: {args.duration:g} ms, {s.synaptic_events} synaptic events, {s.spikes} "
+          f"spikes, median wall {wall:.3f} s ({s.synaptic_events / wall / 1e6:.2f} M events/s)")
+
+    rows = [dict(simulator="eventsg event-driven", target="numba", dt_ms=0.0, build_s=s.jit_s,
+                 run_s=wall, spikes=s.spikes, synaptic_events=s.synaptic_events,
+                 median_err_ms=0.0, p90_err_ms=0.0, matched_of_exact=1.0,
+                 matched_of_peer=1.0, eventsg_speedup=1.0)]
+    runs = {}
+    for dt in dts:
+        b = run_brian2(net, args.duration, dt, target=args.target, integrator=args.integrator)
+        runs[dt] = b
+        m = match(exact, brian2_spikes(b, pops), MATCH_WINDOW_MS, merge_small=0.5 * theta)
+        rows.append(dict(simulator="brian2", target=args.target, dt_ms=dt, build_s=b.build_s,
+                         run_s=b.run_s, spikes=b.n_spikes, synaptic_events=b.synaptic_events,
+                         median_err_ms=m.median_error_ms, p90_err_ms=m.p90_error_ms,
+                         matched_of_exact=m.matched_of_exact, matched_of_peer=m.matched_of_approx,
+                         eventsg_speedup=b.run_s / wall))
+        for note in b.notes:
+            print(f"  note (dt={dt:g}): {note}")
+    report.table_and_csv(args.out, "brian2_dt.csv",
+                         f"eventsg vs Brian2 ({args.target}, {args.integrator}), "
+                         f"{args.duration:g} ms; errors against the exact run", rows)
+
+    acc_dt = next((r["dt_ms"] for r in rows[1:] if r["median_err_ms"] < ACCURACY_MS), None)
+    if acc_dt is None:
+        print(f"\nBrian2's median spike-time error never fell below {ACCURACY_MS:g} ms "
+              f"(smallest dt {dts[-1]:g} ms)")
+    else:
+        ratio = runs[acc_dt].run_s / wall
+        print(f"\nequal accuracy: Brian2's median error first falls below {ACCURACY_MS:g} ms at "
+              f"dt = {acc_dt:g} ms; eventsg is {ratio:.1f}x faster there "
+              f"(target >= 50x); at dt = {dts[0]:g} ms: {runs[dts[0]].run_s / wall:.2f}x")
+
+    targets = [t for t in args.compare_targets.split(",") if t]
+    if targets:
+        trows = [dict(target=args.target, dt_ms=dts[0], build_s=runs[dts[0]].build_s,
+                      run_s=runs[dts[0]].run_s, spikes=runs[dts[0]].n_spikes)]
+        for t in targets:
+            b = run_brian2(net, args.duration, dts[0], target=t, integrator=args.integrator)
+            trows.append(dict(target=t, dt_ms=dts[0], build_s=b.build_s, run_s=b.run_s,
+                              spikes=b.n_spikes))
+        report.table_and_csv(args.out, "brian2_targets.csv",
+                             f"Brian2 targets at dt = {dts[0]:g} ms, {args.duration:g} ms "
+                             "(build: code generation + compilation, cached builds are faster)",
+                             trows)
+
+    if not args.skip_cost:
+        cost_dts = [dts[0]] + ([acc_dt] if acc_dt is not None and acc_dt != dts[0] else [])
+        crows = []
+        half = args.duration / 2
+        for label, rate, dur in (("base", 10.0, args.duration), ("duration/2", 10.0, half),
+                                 ("rate/2", 5.0, args.duration)):
+            n2, (_, h2, o2) = two_layer_network(rate_hz=rate)
+            w2, r2 = (wall, exact_res) if label == "base" else event_run(n2, dur, args.repeats)
+            row = dict(case=label, duration_ms=dur, input_hz=rate,
+                       synaptic_events=r2.stats.synaptic_events, eventsg_s=w2)
+            for dt in cost_dts:
+                b = runs[dt] if label == "base" else run_brian2(
+                    n2, dur, dt, target=args.target, integrator=args.integrator)
+                row[f"brian2_dt{dt:g}_s"] = b.run_s
+            crows.append(row)
+        base = crows[0]
+        for r in crows:
+            for k in [k for k in r if k.endswith("_s")]:
+                r[k.replace("_s", "_rel")] = r[k] / base[k]
+            r["events_rel"] = r["synaptic_events"] / base["synaptic_events"]
+        report.table_and_csv(args.out, "brian2_cost.csv",
+                             "cost growth (rel = relative to base; base duration doubles "
+                             "duration/2 at equal activity; rate/2 halves the input rate)", crows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Scaling of the event-driven engine: network size, K, duration, number of events.
+
+    python scripts/bench_scaling.py [--sizes 1000,10000,100000] [--ks 1,2,4,8,16] [--out bench-results]
+
+Tables (printed, CSV in --out) and plots (PNG):
+* scaling_size.csv / .png: events per second and memory as the network grows
+  (eventsg.examples.two_layer_network with N/2 + N/2 gamma neurons, N/4 Poisson
+  inputs at 10 Hz, fan-out 100: in-degree and activity per neuron stay those of
+  the benchmark network); each run's duration is chosen for about --events
+  synaptic events;
+* scaling_k.csv / .png: the same as K goes 1, 2, 4, 8, 16 at N = 2000;
+* silent.csv: kernel time of a network with no input against the duration
+  (should be flat);
+* linear.csv: kernel time against the number of synaptic events (duration
+  varied at equal activity; the cost per event should be constant).
+Each size and K runs in a fresh process, so that its peak resident memory
+(ru_maxrss) is its own; "traced" is the peak of Python/numpy allocations during
+Network.run (tracemalloc), less the returned spikes.
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peers import report          # noqa: E402
+
+EVENTS_PER_NEURON_MS = 2.4        # synaptic events per gamma neuron per ms (benchmark network)
+
+
+def worker(n, K, duration, rate):
+    """Run one configuration in this process; print a JSON line."""
+    from eventsg.examples import two_layer_network
+    warm, _ = two_layer_network(n_inputs=50, n_hidden=100, n_out=100, fan_out=10, K=K)
+    warm.run(duration=10.0)
+    t0 = time.perf_counter()
+    net, pops = two_layer_network(n_inputs=max(n // 4, 1), n_hidden=n // 2, n_out=n // 2,
+                                  K=K, rate_hz=rate)
+    build_s = time.perf_counter() - t0
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    res = net.run(duration=duration)
+    s = res.stats
+    tracemalloc.start()
+    res2 = net.run(duration=duration)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    spikes = sum(x.t.nbytes + x.i.nbytes + x.a.nbytes for x in (res2.spikes(p) for p in res2.populations))
+    print(json.dumps(dict(n=n, K=K, duration_ms=duration, input_hz=rate,
+                          synaptic_events=s.synaptic_events, spikes=s.spikes, wall_s=s.wall_s,
+                          events_per_s=s.synaptic_events / s.wall_s if s.wall_s else 0.0,
+                          compile_s=s.compile_s, build_s=build_s,
+                          traced_mb=(peak - spikes) / 1e6, rss_before_mb=rss0,
+                          peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+
+
+def spawn(n, K, duration, rate=10.0):
+    out = subprocess.run([sys.executable, __file__, "--worker", str(n), str(K), str(duration),
+                          str(rate)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def plot(rows, x, xlabel, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax2 = ax.twinx()
+    xs = [r[x] for r in rows]
+    ax.plot(xs, [r["events_per_s"] / 1e6 for r in rows], "o-", color="tab:blue",
+            label="synaptic events / s (M)")
+    ax2.plot(xs, [r["peak_rss_mb"] for r in rows], "s--", color="tab:red", label="peak RSS (MB)")
+    ax2.plot(xs, [max(r["traced_mb"], 1e-3) for r in rows], "^:", color="tab:orange",
+             label="traced in run (MB)")
+    ax.set_xscale("log", base=10 if x == "n" else 2)
+    ax2.set_yscale("log")
+    ax.set_ylim(0, None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("M synaptic events / s", color="tab:blue")
+    ax2.set_ylabel("memory (MB)", color="tab:red")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="gamma neurons")
+    parser.add_argument("--ks", default="1,2,4,8,16")
+    parser.add_argument("--events", type=float, default=1e7, help="synaptic events per size run")
+    parser.add_argument("--k-duration", type=float, default=1000.0, help="ms, for the K runs")
+    parser.add_argument("--silent", default="100,1000,10000,100000", help="durations, ms")
+    parser.add_argument("--linear", default="125,250,500,1000,2000", help="durations, ms")
+    parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        n, K, d, rate = args.worker
+        worker(int(n), int(K), float(d), float(rate))
+        return
+    out = Path(args.out)
+    print(f"{report.now()}; {report.machine()}")
+
+    rows = []
+    for n in (int(x) for x in args.sizes.split(",")):
+        dur = round(args.events / (EVENTS_PER_NEURON_MS * n), 1)
+        rows.append(spawn(n, 4, dur))
+    report.table_and_csv(out, "scaling_size.csv", "network size (K = 4, fan-out 100)", rows)
+    plot(rows, "n", "gamma neurons", out / "scaling_size.png",
+         "Event-driven engine: throughput and memory against network size")
+
+    krows = [spawn(2000, int(k), args.k_duration) for k in args.ks.split(",")]
+    report.table_and_csv(out, "scaling_k.csv", f"buckets K (N = 2000, {args.k_duration:g} ms)",
+                         krows)
+    plot(krows, "K", "buckets K", out / "scaling_k.png",
+         "Event-driven engine: throughput and memory against K (N = 2000)")
+
+    from eventsg.examples import two_layer_network
+    silent, _ = two_layer_network(rate_hz=0.0)
+    silent.run(duration=10.0)
+    srows = []
+    for d in (float(x) for x in args.silent.split(",")):
+        s = silent.run(duration=d).stats
+        srows.append(dict(duration_ms=d, events=s.events, synaptic_events=s.synaptic_events,
+                          wall_s=s.wall_s))
+    report.table_and_csv(out, "silent.csv", "silent network (no input): kernel time against "
+                         "duration (should be flat)", srows)
+
+    net, _ = two_layer_network()
+    net.run(duration=10.0)
+    lrows = []
+    for d in (float(x) for x in args.linear.split(",")):
+        s = net.run(duration=d).stats
+        lrows.append(dict(duration_ms=d, synaptic_events=s.synaptic_events, wall_s=s.wall_s,
+                          ns_per_event=1e9 * s.wall_s / s.synaptic_events))
+    report.table_and_csv(out, "linear.csv", "cost against the number of events (benchmark "
+                         "network, duration varied)", lrows)
+    per = [r["ns_per_event"] for r in lrows]
+    print(f"  cost per event: {min(per):.0f}..{max(per):.0f} ns (max/min {max(per) / min(per):.2f})")
+
+
+if __name__ == "__main__":
+    main()
