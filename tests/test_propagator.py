@@ -354,6 +354,21 @@ def test_advance_buckets_matches_reference(regime):
         assert len(methods) >= 2           # both the modal and the series paths ran
 
 
+@pytest.mark.parametrize("K", [6, 8])
+def test_modal_form_for_geometric_time_constants(K):
+    """Geometric tau 1..8 ms: eigenbasis amplification 42 (K = 6) and 302 (K = 8),
+    below MODAL_MAX_AMPLIFICATION, so the fast modal form runs; still within 1e-12
+    of a 50-digit mpmath expm, elementwise relative to max |z0 - I|."""
+    rng = np.random.default_rng(K)
+    tau = np.geomspace(1.0, 8.0, K)
+    for D in (1e-3, 0.1, 1.0, 10.0, 100.0, 1000.0):
+        z0, drive = rng.normal(0.0, 1.0, K), float(rng.normal())
+        out, method = _advance(tau, z0, drive, D)
+        assert method == 1                                       # PROP_MODAL
+        ref = drive + mpmath_reference(tau, D) @ (z0 - drive)
+        assert np.abs(out - ref).max() <= REL_TOL * np.abs(z0 - drive).max()
+
+
 def test_advance_buckets_zero_step_and_steady_state():
     z0 = np.array([0.3, -1.2, 4.0])
     out, _ = _advance([1.0, 2.0, 3.0], z0, 0.7, 0.0)

@@ -183,7 +183,7 @@ PROP_MODAL = 1
 PROP_SERIES = 2
 """Anything else: the divided-difference series of ``fill_propagator``."""
 
-MODAL_MAX_AMPLIFICATION = 100.0
+MODAL_MAX_AMPLIFICATION = 1000.0
 """Largest row sum of |V| |V^-1| for which the modal form is used (error <= this * eps)."""
 
 
