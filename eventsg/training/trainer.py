@@ -90,8 +90,7 @@ class Trainer:
         lrn = set_sample(self.learner, duration, label=label, target=target,
                          window=self.window, update=update)
         reset_sample(lrn)
-        if not update:
-            zero_gradients(lrn)
+        zero_gradients(lrn)      # a sample run without updates leaves its gradient behind
         layout = self.layout
         times_s = np.empty(0) if sample_times is None else np.asarray(sample_times, np.float64)
         neurons = np.arange(layout.n_neurons) if sample_times is not None else np.empty(0, np.int64)
