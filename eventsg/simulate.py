@@ -154,19 +154,20 @@ def _jit_seconds(kernel, *args):
 
 
 def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progress,
-               max_spikes, max_events, max_steps):
+               max_spikes, max_events, max_steps, learner=None):
     queue = [make_queue(max(1024, 4 * layout.n_neurons))]
     predictions = make_prediction_heap(layout.n_neurons)
-    jit_s = _jit_seconds(run_events, net, state, queue[0], predictions, recorder, duration,
-                         duration, max_steps, max_spikes, max_events, layout.max_out)
+    jit_s = _jit_seconds(run_events, net, state, queue[0], predictions, recorder, learner,
+                         duration, duration, max_steps, max_spikes, max_events, layout.max_out)
     status = ST_DONE
     with _progress_bar(duration, progress, "eventsg run") as bar:
         done = 0.0
         for k in range(1, chunks + 1):
             t_stop = duration if k == chunks else duration * k / chunks
             while True:
-                status = run_events(net, state, queue[0], predictions, recorder, duration, t_stop,
-                                    max_steps, max_spikes, max_events, layout.max_out)
+                status = run_events(net, state, queue[0], predictions, recorder, learner,
+                                    duration, t_stop, max_steps, max_spikes, max_events,
+                                    layout.max_out)
                 if status == ST_QUEUE_FULL:
                     queue[0] = grow_queue(queue[0])
                 elif status == ST_BUFFER_FULL:

@@ -22,8 +22,9 @@ import numpy as np
 from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
+from .learning import learn_after_arrival, learn_before_arrival
 from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top_time
-from .propagator import advance_buckets
+from .propagator import advance_buckets, rate_set_cascade
 from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
                     C_REPLACED, C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, ST_BUFFER_FULL,
@@ -38,12 +39,7 @@ def _neuron_views(net, st, g):
     """Neuron g's buckets, bucket weights, cascade (see advance_buckets) and scratch."""
     K = net.nrn_K[g]
     b0 = net.nrn_bstart[g]
-    s = net.nrn_rset[g]
-    r0 = net.rset_start[s]
-    m0 = net.rset_mstart[s]
-    cascade = (net.rates[r0:r0 + K], net.rset_center[s], net.rset_spread[s], net.rset_method[s],
-               net.rset_V[m0:m0 + K * K], net.rset_W[m0:m0 + K * K], net.rset_mult[r0:r0 + K],
-               net.rset_base[s])
+    cascade = rate_set_cascade(net, net.nrn_rset[g])
     return st.z[b0:b0 + K], net.v[b0:b0 + K], cascade, st.E[:K, :K], st.work, st.zt[:K]
 
 
@@ -86,10 +82,17 @@ def _emit(net, q, node, t, amp):
 
 
 @kernel
-def _deliver(net, st, q, t, node, p, start, amp, t_emit):
-    """Apply one delivery event: all synapses of the row (or its delay group)."""
+def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
+    """Apply one delivery event: all synapses of the row (or its delay group).
+
+    With learning (``lrn`` not None; rows of trained projections have one delay)
+    the learning kernels run before and after the arrival (docs/learning.md).
+    """
     row = net.node_local[node]
     end = net.syn_indptr[net.proj_row_start[p] + row + 1]
+    if lrn is not None:
+        if lrn.proj_learn[p] == 1:
+            learn_before_arrival(net, lrn, p, row, t)
     uniform = net.proj_delay[p] >= 0.0
     pulse = net.proj_pulse[p] == 1
     k = start
@@ -111,6 +114,12 @@ def _deliver(net, st, q, t, node, p, start, amp, t_emit):
             _mark_dirty(st, g)
         k += 1
     st.ctr[C_SYNAPTIC] += k - start
+    if lrn is not None:
+        if lrn.proj_learn[p] == 1 and learn_after_arrival(net, st, lrn, p, row, t, amp):
+            for i in range(start, end):
+                g = net.syn_target[i]
+                st.margin[g] = 0.0
+                _mark_dirty(st, g)
     if k < end:
         queue_push(q, t_emit + net.syn_delay[k], ARRIVAL, EV_DELIVER, node, p, k, amp, t_emit)
 
@@ -212,12 +221,14 @@ def record_samples(net, st, rec, t_before):
 
 
 @kernel
-def run_events(net, st, q, ph, rec, t_end, t_stop, max_steps, max_spikes, max_events, max_out):
+def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, max_events,
+               max_out):
     """Run until every event at times <= t_stop (ms) is done, or a stop status.
 
     Returns a status code (state.ST_*). With t_stop == t_end, samples up to t_end
     are recorded too. ``q`` holds deliveries, ``ph`` the neurons' predictions;
-    ``max_out``: most projections leaving one population.
+    ``lrn``: a learn_state.Learner, or None (no learning); ``max_out``: most
+    projections leaving one population.
     """
     n_in = net.in_time.shape[0]
     buf = st.spk_t.shape[0]
@@ -261,7 +272,7 @@ def run_events(net, st, q, ph, rec, t_end, t_stop, max_steps, max_spikes, max_ev
             f0 = q.f0[slot]
             f1 = q.f1[slot]
             queue_release(q, slot)
-            _deliver(net, st, q, t, a, b, c, f0, f1)
+            _deliver(net, st, q, lrn, t, a, b, c, f0, f1)
         else:
             t, g, kind = pred_pop(ph)
             if kind == CONTINUE:

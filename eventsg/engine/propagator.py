@@ -261,6 +261,17 @@ def make_cascade(tau):
 
 
 @inline_kernel
+def rate_set_cascade(net, s):
+    """The cascade tuple of ``advance_buckets`` for rate set ``s`` of a CompiledNetwork."""
+    K = net.rset_K[s]
+    r0 = net.rset_start[s]
+    m0 = net.rset_mstart[s]
+    return (net.rates[r0:r0 + K], net.rset_center[s], net.rset_spread[s], net.rset_method[s],
+            net.rset_V[m0:m0 + K * K], net.rset_W[m0:m0 + K * K], net.rset_mult[r0:r0 + K],
+            net.rset_base[s])
+
+
+@inline_kernel
 def _int_power(q, m):
     """q ** m for an integer m >= 1, by binary powering."""
     result = 1.0

@@ -1,0 +1,83 @@
+"""Epochs over a data set: shuffling with a seed, progress bar, per-epoch metrics, checkpoints."""
+import numpy as np
+
+from ..model.validation import check_count
+from .checkpoint import load_checkpoint, save_checkpoint
+
+
+def _sample_args(sample):
+    """Run arguments of a sample: any object with times, ids, amplitudes, label, target, duration_ms."""
+    return dict(times=sample.times, ids=sample.ids, duration=sample.duration_ms,
+                amplitudes=getattr(sample, "amplitudes", None), label=getattr(sample, "label", 0) or 0,
+                target=getattr(sample, "target", None))
+
+
+def _epoch_order(seed, epoch, n):
+    """The sample order of an epoch: derived from (seed, epoch) only, so a resumed run repeats it."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def evaluate(trainer, samples, update=False, order=None, progress=False, desc="eval"):
+    """Loss, accuracy and spikes per neuron per second of each gamma population over samples."""
+    from tqdm.auto import tqdm
+    order = np.arange(len(samples)) if order is None else order
+    losses, correct, spikes, seconds = [], 0, {}, 0.0
+    for k in tqdm(order, disable=not progress, desc=desc, leave=False):
+        s = samples[int(k)]
+        out = trainer.run_sample(update=update, **_sample_args(s))
+        losses.append(out.loss)
+        correct += int(out.prediction == (getattr(s, "label", 0) or 0))
+        for name, n in out.spikes.items():
+            spikes[name] = spikes.get(name, 0) + n
+        seconds += s.duration_ms * 1e-3
+    rates = {name: n / (trainer.net.population(name).n * seconds) for name, n in spikes.items()}
+    return {"loss": float(np.mean(losses)) if losses else float("nan"),
+            "accuracy": correct / max(len(order), 1), "rate_hz": rates}
+
+
+def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress=None):
+    """Train for ``epochs`` passes over ``samples`` (shuffled from ``seed``); returns the history.
+
+    test: samples evaluated (without updates) after each epoch. checkpoint: an HDF5
+    path written after each epoch; if it exists, training resumes from it and ends
+    with the same parameters as an uninterrupted run. History: one dict per epoch
+    with train loss, accuracy, spikes per neuron per second per population (and test_*).
+    """
+    epochs = check_count("fit", "epochs", epochs)
+    seed = check_count("fit", "seed", seed, low=0)
+    history, start = [], 0
+    if checkpoint is not None:
+        import os
+        if os.path.exists(checkpoint):
+            start, history = load_checkpoint(checkpoint, trainer)
+    for epoch in range(start, epochs):
+        order = _epoch_order(seed, epoch, len(samples))
+        record = {"epoch": epoch + 1}
+        record.update(evaluate(trainer, samples, update=True, order=order,
+                               progress=progress is not False, desc=f"epoch {epoch + 1}/{epochs}"))
+        if test is not None:
+            record.update({"test_" + k: v for k, v in evaluate(trainer, test).items()})
+        history.append(record)
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, trainer, epoch + 1, history)
+    return history
+
+
+def plot_learning_curve(history, path=None):
+    """Loss and accuracy per epoch (train, and test when present); saved to ``path`` if given."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ep = [h["epoch"] for h in history]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for prefix in ("", "test_"):
+        if history and prefix + "loss" in history[0]:
+            a1.plot(ep, [h[prefix + "loss"] for h in history], "o-", label=prefix.strip("_") or "train")
+            a2.plot(ep, [h[prefix + "accuracy"] for h in history], "o-", label=prefix.strip("_") or "train")
+    a1.set(xlabel="epoch", ylabel="loss")
+    a2.set(xlabel="epoch", ylabel="accuracy")
+    a1.legend()
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig

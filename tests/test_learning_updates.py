@@ -1,0 +1,90 @@
+"""Online updates: SGD is first order in the learning rate, Adam's first steps, loss goes
+down, and things outside the model (sampling grid, chunking) leave weights bit for bit."""
+import numpy as np
+import pytest
+
+import eventsg as esg
+from eventsg.training import Trainer
+
+T = 30.0
+
+
+def _setup(seed=5, **kw):
+    rng = np.random.default_rng(seed)
+    net = esg.Network(seed=seed)
+    inp = net.add(esg.SpikeSource(n=4, times=[0.0], ids=[0], coding="pulse", name="inp"))
+    hid = net.add(esg.GammaPopulation(n=6, K=3, tau=[1.0, 2.0, 4.0], theta=0.05, name="hid"))
+    out = net.add(esg.GammaPopulation(n=2, K=2, tau=[2.0, 5.0], theta=0.05, name="out"))
+    net.connect(inp, hid, weights=rng.uniform(0.5, 2.0, (4, 6)), delay=0.5)
+    net.connect(hid, out, weights=rng.normal(0.0, 0.5, (6, 2)), delay=1.0)
+    events = (np.sort(rng.uniform(0.0, 20.0, 16)), rng.integers(0, 4, 16))
+    target = (np.array([0.0, 10.0, 25.0]), np.array([[0.0, 0.1], [0.5, 0.2], [0.1, 0.3]]))
+    return net, Trainer(net, inp, out, **kw), events, target
+
+
+def _params(trainer):
+    net = trainer.net
+    return np.concatenate([trainer.weights(p).data for p in net.projections]
+                          + [trainer.bucket_weights(n).ravel() for n in ("hid", "out")]
+                          + [trainer.biases(n) for n in ("hid", "out")])
+
+
+def _grads(trainer):
+    g = trainer.gradients()
+    net = trainer.net
+    return np.concatenate([g["W"][p].data for p in net.projections]
+                          + [g["v"][n].ravel() for n in ("hid", "out")]
+                          + [g["b"][n] for n in ("hid", "out")])
+
+
+def test_sgd_moves_parameters_by_minus_lr_times_the_sample_gradient():
+    net, tr, (t, i), target = _setup(lr=0.0)
+    tr.run_sample(t, i, T, target=target, update=False)
+    g = _grads(tr)
+    assert np.abs(g).max() > 0
+    steps = []
+    for lr in (1e-3, 5e-4):
+        net, tr, (t, i), target = _setup(lr=lr)
+        p0 = _params(tr)
+        tr.run_sample(t, i, T, target=target, update=True)
+        steps.append(_params(tr) - p0)
+    # first order: step = -lr g + O(lr^2); halving lr shrinks the O(lr^2) error fourfold
+    err1 = np.abs(steps[0] + 1e-3 * g).max()
+    err2 = np.abs(steps[1] + 5e-4 * g).max()
+    assert err1 < 0.05 * 1e-3 * np.abs(g).max()
+    assert err2 < 0.35 * err1
+
+
+def test_adam_steps_are_bounded_by_the_learning_rate():
+    # Adam moves a parameter by at most lr (1 - beta1) / sqrt(1 - beta2) ~ 3.2 lr per
+    # step, whatever the gradient's size; SGD with the same gradients would move far more
+    net, tr, (t, i), target = _setup(optimizer="adam", lr=1e-3)
+    out_v0 = tr.bucket_weights("out")
+    tr.run_sample(t, i, T, target=target, update=True)
+    n_out = tr.learner.steps[6:8]
+    change = np.abs(tr.bucket_weights("out") - out_v0)
+    assert np.all(n_out > 1)
+    assert np.all(change <= n_out[:, None] * 1e-3 * 3.17)
+    assert np.any(change > 1e-3)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 2e-3)])
+def test_training_lowers_the_loss(optimizer, lr):
+    net, tr, (t, i), target = _setup(optimizer=optimizer, lr=lr)
+    first = tr.run_sample(t, i, T, target=target, update=False).loss
+    for _ in range(15):
+        tr.run_sample(t, i, T, target=target, update=True)
+    last = tr.run_sample(t, i, T, target=target, update=False).loss
+    assert last < 0.7 * first
+
+
+def test_sampling_grid_and_chunking_leave_weights_bit_for_bit():
+    results = []
+    for chunks, grid in ((1, None), (7, np.linspace(0.0, T, 301)), (3, np.linspace(0.0, T, 17))):
+        net, tr, (t, i), target = _setup(optimizer="adam", lr=2e-3)
+        tr.chunks = chunks
+        for _ in range(3):
+            tr.run_sample(t, i, T, target=target, update=True, sample_times=grid)
+        results.append(_params(tr))
+    assert np.array_equal(results[0], results[1])
+    assert np.array_equal(results[0], results[2])
