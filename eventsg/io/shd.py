@@ -15,6 +15,7 @@ one at a time: reading sample k reads only element k of the two ragged datasets.
 eventsg times are in ms, so times are multiplied by 1000 when read.
 """
 import numbers
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -207,6 +208,11 @@ class SHDDataset:
         t = self._times_ms(self._index(k))
         return float(t.max()) if t.size else 0.0
 
+    def training_samples(self, duration_ms):
+        """The samples as a lazy sequence of ``eventsg.datasets.Sample`` of ``duration_ms`` ms,
+        for ``eventsg.training.fit`` (each access reads one sample)."""
+        return TrainingSamples(self, duration_ms)
+
     def source(self, k, coding="pulse", name=None, t_offset=0.0):
         """Sample k as a SpikeSource of n_channels channels, its times shifted by t_offset ms."""
         if (isinstance(t_offset, bool) or not isinstance(t_offset, numbers.Real)
@@ -216,6 +222,31 @@ class SHDDataset:
         s = self.sample(k)
         return SpikeSource(n=self.n_channels, times=s.times_ms + float(t_offset), ids=s.units,
                            coding=coding, name=name)
+
+
+class TrainingSamples(Sequence):
+    """SHD samples as ``eventsg.datasets.Sample`` for training, read one at a time.
+
+    Every sample lasts ``duration_ms``; its spikes after that are dropped.
+    """
+
+    def __init__(self, dataset, duration_ms):
+        if (isinstance(duration_ms, bool) or not isinstance(duration_ms, numbers.Real)
+                or not np.isfinite(duration_ms) or duration_ms <= 0):
+            raise SpecError(f"SHDDataset({dataset.path}): duration_ms = {duration_ms!r} is not "
+                            "allowed; duration_ms must be a finite number of ms > 0")
+        self.dataset = dataset
+        self.duration_ms = float(duration_ms)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, k):
+        from ..datasets import Sample
+        s = self.dataset.sample(k)
+        keep = s.times_ms <= self.duration_ms
+        return Sample.make(s.times_ms[keep], s.units[keep], self.dataset.n_channels,
+                           self.duration_ms, label=s.label)
 
 
 def _ragged(values, dtype):
