@@ -4,6 +4,7 @@
     eventsg run CONFIG.toml -o OUT.h5  run a TOML config, stream spikes to a run file
     eventsg info OUT.h5                what a run file (or SONATA spike file) holds
     eventsg plot OUT.h5 -o FIG.png     raster, population rate and a neuron's state
+    eventsg train CONFIG.toml          online training as the config's [train] section says
     eventsg sweep CONFIG.toml --grid theta=0.01,0.02 --seeds 0:10 -o SWEEP.h5
                                        runs over a grid of values and seeds, on dask
 """
@@ -86,6 +87,18 @@ def _run(args):
     return 0
 
 
+def _train(args):
+    from .training import train_config
+    _, history = train_config(args.config, epochs=args.epochs, progress=not args.quiet)
+    for h in history:
+        rates = ", ".join(f"{name} {rate:.3g} Hz" for name, rate in h["rate_hz"].items())
+        test = (f" | test loss {h['test_loss']:.4f} accuracy {h['test_accuracy']:.3f}"
+                if "test_loss" in h else "")
+        print(f"epoch {h['epoch']:3d}: loss {h['loss']:.4f} accuracy {h['accuracy']:.3f}{test} "
+              f"| spikes/neuron/s: {rates}")
+    return 0
+
+
 def _info(args):
     from .io import describe_run
     print(describe_run(args.file))
@@ -153,6 +166,13 @@ def build_parser():
     run.add_argument("--plot", metavar="FIG.png", help="also save the overview figure")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
+
+    train = sub.add_parser("train", help="train a network online as the config's [train] "
+                                         "section says; prints per-epoch loss and accuracy")
+    train.add_argument("config", help="the TOML config file (with a [train] section)")
+    train.add_argument("--epochs", type=int, help="override the config's epochs")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_train)
 
     info = sub.add_parser("info", help="describe a run file or SONATA spike file")
     info.add_argument("file")

@@ -160,6 +160,24 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class TrainSpec:
+    """The [train] section: which source each sample replaces, the read-out, the loss and
+    optimizer, the data (``data``: kind and the generator's or reader's arguments)."""
+    inputs: str
+    readout: str
+    data_kind: str
+    data: tuple                      # ((key, value), ...)
+    loss: str = "ce"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 1
+    seed: int = 0
+    window: tuple = None
+    checkpoint: Path = None
+    curve: Path = None
+
+
+@dataclass(frozen=True)
 class Config:
     """A checked config. ``text`` is the TOML text verbatim; ``source_path`` None for text."""
     network: NetworkSpec
@@ -167,6 +185,7 @@ class Config:
     output: OutputSpec
     text: str = field(repr=False)
     source_path: Path = None
+    train: TrainSpec = None
 
     def build(self):
         """(Network, run_kwargs): a new network and the keyword arguments of Network.run."""
@@ -243,7 +262,33 @@ def config_from_data(data, text="", base_dir=None, source_path=None):
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     network, run, output = _parse(data, base)
-    return Config(network=network, run=run, output=output, text=text, source_path=source_path)
+    train = _parse_train(data["train"], network, base) if "train" in data else None
+    return Config(network=network, run=run, output=output, text=text, source_path=source_path,
+                  train=train)
+
+
+def _parse_train(table, network, base):
+    """The [train] section, checked against the network's populations."""
+    spec = schema.check_table(table, "train", schema.TRAIN, base)
+    kinds = {p.name: p.type for p in network.populations}
+    if kinds.get(spec["inputs"]) != "spikes":
+        schema.reject("train.inputs", spec["inputs"], "the name of a population of type 'spikes' "
+                      "(its events are replaced by each sample's)")
+    if kinds.get(spec["readout"]) != "gamma":
+        schema.reject("train.readout", spec["readout"], "the name of a gamma population")
+    data = spec.pop("data")
+    if not isinstance(data, dict):
+        schema.reject("train.data", data, "a table with kind = " + " or ".join(
+            map(repr, schema.DATA_KINDS)))
+    if "kind" not in data:
+        raise SpecError("config error at train.data.kind: required key is missing (one of "
+                        + ", ".join(map(repr, schema.DATA_KINDS)) + ")")
+    kind = schema.choice(*schema.DATA_KINDS)(data["kind"], "train.data.kind")
+    params = {k: v for k, v in data.items() if k != "kind"}
+    for key in ("file", "test_file"):
+        if key in params:
+            params[key] = schema.file(".h5", ".hdf5")(params[key], f"train.data.{key}", base)
+    return TrainSpec(data_kind=kind, data=tuple(params.items()), **spec)
 
 
 def _is_path(value):

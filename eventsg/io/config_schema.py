@@ -227,7 +227,7 @@ def table_array(value, path):
 
 SECTION_HEADERS = {"run": "[run]", "population": "[[population]]"}
 TOP = {"network": Key(None), "run": Key(None, required=True), "output": Key(None),
-       "population": Key(None, required=True), "projection": Key(None)}
+       "population": Key(None, required=True), "projection": Key(None), "train": Key(None)}
 
 NETWORK = {"seed": Key(integer(0))}
 
@@ -265,6 +265,33 @@ RUN = {
 }
 
 OUTPUT = {"path": Key(file(exists=False)), "states": Key(flag)}
+
+LOSSES = ("ce", "mse")
+OPTIMIZERS = ("adam", "sgd")
+DATA_KINDS = ("randman", "temporal_pattern", "shd")
+
+
+def window(value, path, base=None):
+    """[t_a, t_b] ms with 0 <= t_a < t_b."""
+    times = array(nonnegative("ms"))(value, path, base)
+    if len(times) != 2 or not times[0] < times[1]:
+        reject(path, value, "[t_a, t_b] with 0 <= t_a < t_b (ms)")
+    return tuple(float(t) for t in times)
+
+
+TRAIN = {
+    "inputs": Key(identifier, True),
+    "readout": Key(identifier, True),
+    "data": Key(None, True),
+    "loss": Key(choice(*LOSSES)),
+    "optimizer": Key(choice(*OPTIMIZERS)),
+    "lr": Key(positive()),
+    "epochs": Key(integer(1)),
+    "seed": Key(integer(0)),
+    "window": Key(window),
+    "checkpoint": Key(file(exists=False)),
+    "curve": Key(file(exists=False)),
+}
 
 _REALS = array(real(), (0, 1))
 _COMMON = {"type": Key(text, True), "name": Key(identifier, True)}
