@@ -36,7 +36,7 @@ DTS = (0.1, 0.01, 0.001)
 MATCH_WINDOW = 3.0      # ms; small against the inter-spike intervals (about 10 ms per neuron)
 
 
-def three_layer_network(seed=1):
+def three_layer_network(seed=1, per_synapse_delays=True):
     """pulse inputs (on the 0.1 ms grid) -> layer1 (K=2) -> layer2 (K=3, adaptation) -> layer3 (K=1)."""
     rng = np.random.default_rng(seed)
     net = esg.Network(seed=seed)
@@ -54,12 +54,14 @@ def three_layer_network(seed=1):
     g3 = net.add(esg.GammaPopulation(n=4, K=1, tau=8.0, theta=0.05,
                                      bias=rng.uniform(-0.03, -0.01, 4), name="layer3"))
 
-    def delays(shape):
+    def delays(shape, one):
+        if not per_synapse_delays:
+            return one                                    # one delay per projection, ms
         return rng.integers(1, 41, shape) / 10.0          # 0.1 .. 4.0 ms, on the 0.1 grid
 
-    net.connect(src, g1, rng.normal(0.45, 0.225, (n_in, 6)), delays((n_in, 6)))
-    net.connect(g1, g2, rng.normal(0.3, 0.3, (6, 5)), delays((6, 5)))
-    net.connect(g2, g3, rng.normal(0.3, 0.3, (5, 4)), delays((5, 4)))
+    net.connect(src, g1, rng.normal(0.45, 0.225, (n_in, 6)), delays((n_in, 6), 1.0))
+    net.connect(g1, g2, rng.normal(0.3, 0.3, (6, 5)), delays((6, 5), 0.7))
+    net.connect(g2, g3, rng.normal(0.3, 0.3, (5, 4)), delays((5, 4), 2.3))
     return net, (g1, g2, g3)
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import eventsg as esg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from peers.spike_match import concat_populations, match, merge_floor_splits  # noqa: E402
@@ -25,29 +24,11 @@ DURATION = 300.0
 
 
 def small_network(seed=1):
-    """pulse inputs (0.1 ms grid) -> layer1 (K=2) -> layer2 (K=3, adaptation) -> layer3 (K=1)."""
-    rng = np.random.default_rng(seed)
-    net = esg.Network(seed=seed)
-    n_in = 4
-    grid = np.arange(1, int(DURATION * 10) - 400) / 10.0
-    times = rng.choice(grid, 5 * n_in, replace=False)
-    src = net.add(esg.SpikeSource(n=n_in, times=times, ids=np.arange(times.size) % n_in,
-                                  coding="pulse", name="inputs"))
-    g1 = net.add(esg.GammaPopulation(n=6, K=2, tau=[6.0, 6.0], v=[0.0, 1.0], theta=0.1,
-                                     bias=rng.uniform(-0.03, -0.01, 6), name="layer1"))
-    g2 = net.add(esg.GammaPopulation(n=5, K=3, tau=[4.0, 6.0, 8.0], theta=0.06, beta=0.2,
-                                     tau_h=40.0, bias=rng.uniform(-0.03, -0.01, 5), name="layer2"))
-    g3 = net.add(esg.GammaPopulation(n=4, K=1, tau=8.0, theta=0.05,
-                                     bias=rng.uniform(-0.03, -0.01, 4), name="layer3"))
-    net.connect(src, g1, rng.normal(0.45, 0.225, (n_in, 6)), 1.0)
-    net.connect(g1, g2, rng.normal(0.3, 0.3, (6, 5)), 0.7)
-    net.connect(g2, g3, rng.normal(0.3, 0.3, (5, 4)), 2.3)
-    return net, (g1, g2, g3)
+    """The 3-layer network of the fixed-step convergence test (pulse inputs, delta-coded
+    gamma -> gamma projections, adaptation, biases), with one delay per projection."""
+    from test_clock_convergence import three_layer_network
+    return three_layer_network(seed, per_synapse_delays=False)
 
-
-# ----------------------------------------------------------------------------
-# spike matching
-# ----------------------------------------------------------------------------
 
 def test_match_recovers_a_known_shift():
     rng = np.random.default_rng(0)
