@@ -54,10 +54,18 @@ class IndependentLoss:
                 t_prev = t
                 states.append((t, z.copy(), drive))
             self.traces.append(states)
+        self._memo = {}
         self.breaks = sorted({t for s in self.traces for t, _, _ in s} | set(window)
                              | (set(target[0]) if target is not None else set()))
 
     def trace(self, i, t):
+        """Hidden neuron i's trace at t (memoised: the finite differences revisit the nodes)."""
+        key = (i, t)
+        if key not in self._memo:
+            self._memo[key] = self._trace(i, t)
+        return self._memo[key]
+
+    def _trace(self, i, t):
         z, drive, t0 = np.zeros(self.tau.size), 0.0, 0.0
         for ta, za, da in self.traces[i]:
             if ta > t:
