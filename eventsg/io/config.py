@@ -170,6 +170,7 @@ class TrainSpec:
     loss: str = "ce"
     optimizer: str = "adam"
     lr: float = 1e-3
+    lr_decay: float = 1.0            # factor per epoch
     epochs: int = 1
     seed: int = 0
     window: tuple = None

@@ -286,6 +286,7 @@ TRAIN = {
     "loss": Key(choice(*LOSSES)),
     "optimizer": Key(choice(*OPTIMIZERS)),
     "lr": Key(positive()),
+    "lr_decay": Key(positive()),
     "epochs": Key(integer(1)),
     "seed": Key(integer(0)),
     "window": Key(window),

@@ -1,7 +1,7 @@
 """Epochs over a data set: shuffling with a seed, progress bar, per-epoch metrics, checkpoints."""
 import numpy as np
 
-from ..model.validation import check_count
+from ..model.validation import check_count, check_scalar
 from .checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -35,8 +35,11 @@ def evaluate(trainer, samples, update=False, order=None, progress=False, desc="e
             "accuracy": correct / max(len(order), 1), "rate_hz": rates}
 
 
-def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress=None):
+def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress=None,
+        lr_decay=1.0):
     """Train for ``epochs`` passes over ``samples`` (shuffled from ``seed``); returns the history.
+
+    lr_decay: epoch e (from 0) trains with ``trainer.base_lr * lr_decay ** e``.
 
     test: samples evaluated (without updates) after each epoch. checkpoint: an HDF5
     path written after each epoch; if it exists, training resumes from it and ends
@@ -44,6 +47,7 @@ def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress
     with train loss, accuracy, spikes per neuron per second per population (and test_*).
     """
     epochs = check_count("fit", "epochs", epochs)
+    lr_decay = check_scalar("fit", "lr_decay", lr_decay, positive=True)
     seed = check_count("fit", "seed", seed, low=0)
     history, start = [], 0
     if checkpoint is not None:
@@ -52,6 +56,7 @@ def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress
             start, history = load_checkpoint(checkpoint, trainer)
     for epoch in range(start, epochs):
         order = _epoch_order(seed, epoch, len(samples))
+        trainer.lr = trainer.base_lr * lr_decay ** epoch
         record = {"epoch": epoch + 1}
         record.update(evaluate(trainer, samples, update=True, order=order,
                                progress=progress is not False, desc=f"epoch {epoch + 1}/{epochs}"))

@@ -6,6 +6,7 @@
     loss = "ce"               # or "mse" (to each sample's target signal)
     optimizer = "adam"        # or "sgd"
     lr = 0.003
+    lr_decay = 0.8            # the rate of epoch e is lr * lr_decay ** e
     epochs = 5
     seed = 0                  # shuffling
     window = [20.0, 70.0]     # read-out window, ms (default: the whole sample)
@@ -84,7 +85,7 @@ def train_config(config, epochs=None, progress=None):
                       lr=spec.lr, window=spec.window)
     history = fit(trainer, train, epochs=epochs or spec.epochs, seed=spec.seed, test=test,
                   checkpoint=None if spec.checkpoint is None else str(spec.checkpoint),
-                  progress=progress)
+                  progress=progress, lr_decay=spec.lr_decay)
     if spec.curve is not None:
         plot_learning_curve(history, spec.curve)
     return trainer, history

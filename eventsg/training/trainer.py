@@ -5,7 +5,7 @@ import numpy as np
 
 from ..compile import compile_network
 from ..compile.compiler import _source_events
-from ..compile.learning import build_learner, set_sample
+from ..compile.learning import F_LR, build_learner, set_sample
 from ..engine.learn_state import reset_sample, zero_gradients
 from ..engine.learning import learn_finish
 from ..engine.state import (C_SPIKES_BUFFERED, ST_DONE, ST_NONFINITE, make_recorder, make_state)
@@ -47,6 +47,16 @@ class Trainer:
         self.learner = build_learner(net, self.compiled, self.layout, self.readout, loss=loss,
                                      optimizer=optimizer, lr=lr, betas=betas, eps=eps)
         self._source_index = self.layout.index(self.inputs.name)
+        self.base_lr = self.lr
+
+    @property
+    def lr(self):
+        """The learning rate now (``fit`` may scale it per epoch; see ``lr_decay``)."""
+        return float(self.learner.fopt[F_LR])
+
+    @lr.setter
+    def lr(self, value):
+        self.learner.fopt[F_LR] = check_scalar("Trainer", "lr", value, positive=True)
 
     # -- inputs --------------------------------------------------------------------------
     def _input_events(self, times, ids, amplitudes, duration):
