@@ -101,16 +101,8 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     spike_chunks = []
     if spike_sink is not None:
         spike_sink.begin(layout)
-
-    def flush():
-        n = int(state.ctr[C_SPIKES_BUFFERED])
-        if n:
-            chunk = (state.spk_t[:n].copy(), state.spk_neuron[:n].copy(), state.spk_amp[:n].copy())
-            if spike_sink is None:
-                spike_chunks.append(chunk)
-            else:
-                spike_sink.write(*chunk)
-            state.ctr[C_SPIKES_BUFFERED] = 0
+    flush = spike_flusher(state, spike_chunks.append if spike_sink is None else
+                          lambda chunk: spike_sink.write(*chunk))
 
     run = _run_event if engine == "event" else _run_clock
     wall = time.perf_counter()
@@ -119,11 +111,7 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     wall = time.perf_counter() - wall - jit_s
     flush()
     ctr = state.ctr
-    stats = RunStats(engine=engine, duration_ms=duration, dt_ms=dt, events=int(ctr[C_EVENTS]),
-                     replaced_predictions=int(ctr[C_REPLACED]), synaptic_events=int(ctr[C_SYNAPTIC]),
-                     spikes=int(ctr[C_SPIKES]), input_events=int(ctr[C_INPUTS]),
-                     searches=int(ctr[C_SEARCHES]), continuations=int(ctr[C_CONTINUATIONS]),
-                     compile_s=compile_s, jit_s=jit_s, wall_s=wall)
+    stats = run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall)
     messages = {
         ST_RUNAWAY_SPIKES: f"runaway activity: {int(ctr[C_SPIKES])} spikes reached max_spikes = "
                            f"{max_spikes} at t = {t_reached:.6g} ms; raise max_spikes if this "
@@ -142,6 +130,26 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     if status == ST_NONFINITE:
         raise SimulationError(result.message, result=result)
     return result
+
+
+def spike_flusher(state, take):
+    """A function that hands the engine's buffered spikes to ``take((t, neuron, amp))``
+    (copies, emission order) and empties the buffer."""
+    def flush():
+        n = int(state.ctr[C_SPIKES_BUFFERED])
+        if n:
+            take((state.spk_t[:n].copy(), state.spk_neuron[:n].copy(), state.spk_amp[:n].copy()))
+            state.ctr[C_SPIKES_BUFFERED] = 0
+    return flush
+
+
+def run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall_s):
+    """RunStats from the engine's counters ``ctr`` and the timings (s)."""
+    return RunStats(engine=engine, duration_ms=duration, dt_ms=dt, events=int(ctr[C_EVENTS]),
+                    replaced_predictions=int(ctr[C_REPLACED]), synaptic_events=int(ctr[C_SYNAPTIC]),
+                    spikes=int(ctr[C_SPIKES]), input_events=int(ctr[C_INPUTS]),
+                    searches=int(ctr[C_SEARCHES]), continuations=int(ctr[C_CONTINUATIONS]),
+                    compile_s=compile_s, jit_s=jit_s, wall_s=wall_s)
 
 
 def _jit_seconds(kernel, *args):

@@ -1,4 +1,5 @@
 """Trainer: run samples through a network with the online learning rule of docs/learning.md."""
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -8,11 +9,11 @@ from ..compile.compiler import _source_events
 from ..compile.learning import F_LR, build_learner, set_sample
 from ..engine.learn_state import reset_sample, zero_gradients
 from ..engine.learning import learn_finish
-from ..engine.state import (C_SPIKES_BUFFERED, ST_DONE, ST_NONFINITE, make_recorder, make_state)
+from ..engine.state import ST_DONE, ST_NONFINITE, make_recorder, make_state
 from ..errors import RunawayError, SimulationError
 from ..model.sources import SpikeSource
 from ..model.validation import check_scalar, fail
-from ..results import RunStats, build_result
+from ..results import build_result
 
 
 class SampleOutcome(NamedTuple):
@@ -93,7 +94,7 @@ class Trainer:
         With ``update=False`` parameters stay and ``gradients()`` holds the sample's
         gradient afterwards. Returns a SampleOutcome.
         """
-        from ..simulate import _run_event
+        from ..simulate import _run_event, run_stats, spike_flusher
         duration = check_scalar("sample", "duration", duration, positive=True)
         t, g, a = self._input_events(times, ids, amplitudes, duration)
         net = self.compiled._replace(in_time=t, in_node=g, in_amp=a)
@@ -107,24 +108,19 @@ class Trainer:
         recorder = make_recorder(net, times_s, neurons)
         state = make_state(net, spike_buffer=max(1 << 14, 2 * layout.n_neurons + 16))
         chunks = []
-
-        def flush():
-            n = int(state.ctr[C_SPIKES_BUFFERED])
-            if n:
-                chunks.append((state.spk_t[:n].copy(), state.spk_neuron[:n].copy(),
-                               state.spk_amp[:n].copy()))
-                state.ctr[C_SPIKES_BUFFERED] = 0
-
-        status, t_reached, _ = _run_event(net, layout, state, recorder, duration, None, flush,
-                                          self.chunks, False, self.max_spikes, 10 ** 12, 2,
-                                          learner=lrn)
+        flush = spike_flusher(state, chunks.append)
+        wall = time.perf_counter()
+        status, t_reached, jit_s = _run_event(net, layout, state, recorder, duration, None, flush,
+                                              self.chunks, False, self.max_spikes, 10 ** 12, 2,
+                                              learner=lrn)
+        wall = time.perf_counter() - wall - jit_s
         flush()
         if status != ST_DONE:
             kind = SimulationError if status == ST_NONFINITE else RunawayError
             raise kind(f"sample stopped at t = {t_reached:.6g} ms (status {status}); "
                        "check the learning rate and max_spikes")
         learn_finish(net, lrn, duration)
-        stats = RunStats("event", duration, None, 0, 0, 0, int(state.ctr[7]), 0, 0, 0, 0.0, 0.0, 0.0)
+        stats = run_stats(state.ctr, "event", duration, None, 0.0, jit_s, wall)
         names = {n for n, k in zip(layout.names, layout.kinds) if k == "gamma"} \
             if sample_times is not None else set()
         result = build_result(layout, chunks, recorder, names, stats, "ok", "", duration)
