@@ -84,5 +84,9 @@ def plot_learning_curve(history, path=None):
     a1.legend()
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path)
+        from pathlib import Path
+
+        from ..io.atomic import atomic_path
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png")
     return fig
