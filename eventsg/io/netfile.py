@@ -57,7 +57,7 @@ def read_network(group):
     net = Network(seed=int(group.attrs["seed"]))
     by_name = {}
     for name in group.attrs["order"]:
-        name = name.decode() if isinstance(name, bytes) else str(name)
+        name = as_text(name)
         g = group["populations"][name]
         type_name = g.attrs["type"]
         cls = POPULATION_CLASSES.get(type_name)
@@ -74,11 +74,12 @@ def read_network(group):
             delay.data = g["delays"][()]
         else:
             delay = float(g.attrs["delay"])
-        net.connect(by_name[_text(g.attrs["pre"])], by_name[_text(g.attrs["post"])], W, delay)
+        net.connect(by_name[as_text(g.attrs["pre"])], by_name[as_text(g.attrs["post"])], W, delay)
     return net
 
 
-def _text(value):
+def as_text(value):
+    """An HDF5 string value (bytes or str) as str."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -100,7 +101,7 @@ def _read_value(group, key):
     if key in group.attrs:
         value = group.attrs[key]
         if isinstance(value, (bytes, str)):
-            return _text(value)
+            return as_text(value)
         return int(value)
     if key in group:
         data = group[key][()]

@@ -32,7 +32,7 @@ from ..errors import SimulationError, SpecError
 from ..results import RunStats, SimulationResult, State
 from ..simulate import simulate
 from .atomic import atomic_path
-from .netfile import read_network, write_network
+from .netfile import as_text, read_network, write_network
 from .sonata import (SpikeAppender, check_sorting, count_spikes, create_spike_root,
                      read_spikes, write_spike_groups)
 
@@ -219,8 +219,7 @@ def _write_layout(group, layout):
 def _read_layout(group):
     dataset = group["layout"]
     rows = dataset[()]
-    text = [(r["name"].decode() if isinstance(r["name"], bytes) else r["name"],
-             r["kind"].decode() if isinstance(r["kind"], bytes) else r["kind"]) for r in rows]
+    text = [(as_text(r["name"]), as_text(r["kind"])) for r in rows]
     return Layout(names=tuple(n for n, _ in text), kinds=tuple(k for _, k in text),
                   sizes=tuple(int(r["size"]) for r in rows),
                   offsets=tuple(int(r["offset"]) for r in rows),
@@ -276,7 +275,7 @@ def load_config_text(path):
         if "config" not in f:
             return None
         value = f["config"][()]
-        return value.decode() if isinstance(value, bytes) else str(value)
+        return as_text(value)
 
 
 def load_result(path):

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import SpecError
 from ..model import SpikeSource
 from .atomic import atomic_path
+from .netfile import as_text
 
 SHD_CHANNELS = 700
 REQUIRED = ("spikes/times", "spikes/units", "labels")
@@ -42,10 +43,6 @@ class SHDSample(NamedTuple):
 
     def __len__(self):
         return self.times_ms.shape[0]
-
-
-def _text(value):
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 class SHDDataset:
@@ -140,7 +137,7 @@ class SHDDataset:
         f = self._f()
         if "extra/keys" not in f:
             return None
-        return [_text(k) for k in np.asarray(f["extra/keys"][()]).reshape(-1)]
+        return [as_text(k) for k in np.asarray(f["extra/keys"][()]).reshape(-1)]
 
     def extra(self, name):
         """The array ``extra/<name>`` (e.g. "speaker"), or None if the file has none."""
