@@ -112,3 +112,18 @@ def test_libsonata_reads_our_files(tmp_path, result):
     sel = pop.get(node_ids=[1, 2, 3], tstart=50.0, tstop=120.0)
     mask = (s.t >= 50.0) & (s.t <= 120.0) & np.isin(s.i, [1, 2, 3])
     assert len(sel) == int(mask.sum()) > 0
+
+
+def test_written_files_get_normal_permissions(tmp_path, result):
+    """A new file gets 0o666 less the umask (not the temporary file's 0o600); a
+    replaced file keeps its mode."""
+    import os
+    old = os.umask(0o022)
+    try:
+        path = write_spikes(tmp_path / "new.h5", result)
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        os.chmod(path, 0o640)
+        write_spikes(path, result)
+        assert os.stat(path).st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)

@@ -19,8 +19,22 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _default_mode(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _default_mode(path):
+    """The mode the file would have if opened normally: the old file's, else 0o666 less umask.
+
+    (mkstemp makes the temporary file 0o600, readable only by its owner.)
+    """
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
