@@ -78,14 +78,7 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     Raises SpecError for bad arguments, SimulationError when the state is not finite.
     """
     duration = check_scalar("run", "duration", duration, positive=True)
-    if engine not in ENGINES:
-        fail("run", "engine", engine, "one of " + ", ".join(map(repr, ENGINES)))
-    if engine == "clock":
-        if dt is None:
-            fail("run", "dt", dt, "a step in ms (> 0) for engine='clock'")
-        dt = check_scalar("run", "dt", dt, positive=True)
-    elif dt is not None:
-        fail("run", "dt", dt, "None for engine='event' (the event-driven engine has no time step)")
+    engine, dt = check_engine("run", engine, dt)
     max_spikes = check_count("run", "max_spikes", max_spikes)
     max_events = check_count("run", "max_events", max_events)
     max_search_steps = check_count("run", "max_search_steps", max_search_steps)
@@ -132,6 +125,19 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     return result
 
 
+def check_engine(owner, engine, dt):
+    """(engine, dt) checked: a step dt (ms) for the fixed-step "clock" engine, none for "event"."""
+    if engine not in ENGINES:
+        fail(owner, "engine", engine, "one of " + ", ".join(map(repr, ENGINES)))
+    if engine == "clock":
+        if dt is None:
+            fail(owner, "dt", dt, "a step in ms (> 0) for engine='clock'")
+        return engine, check_scalar(owner, "dt", dt, positive=True)
+    if dt is not None:
+        fail(owner, "dt", dt, "None for engine='event' (the event-driven engine has no time step)")
+    return engine, None
+
+
 def spike_flusher(state, take):
     """A function that hands the engine's buffered spikes to ``take((t, neuron, amp))``
     (copies, emission order) and empties the buffer."""
@@ -153,7 +159,11 @@ def run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall_s):
 
 
 def _jit_seconds(kernel, *args):
-    """Compile ``kernel`` for these arguments (or load it from Numba's cache); seconds taken."""
+    """Compile ``kernel`` for these arguments (or load it from Numba's cache); seconds taken.
+
+    Typing the arguments costs about 10 ms: callers that run the same kernel again
+    with arguments of the same types pass ``warm=True`` to their runner and skip it.
+    """
     if not hasattr(kernel, "compile"):      # NUMBA_DISABLE_JIT=1: a plain Python function
         return 0.0
     t0 = time.perf_counter()
@@ -162,11 +172,12 @@ def _jit_seconds(kernel, *args):
 
 
 def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progress,
-               max_spikes, max_events, max_steps, learner=None):
+               max_spikes, max_events, max_steps, learner=None, warm=False):
     queue = [make_queue(max(1024, 4 * layout.n_neurons))]
     predictions = make_prediction_heap(layout.n_neurons)
-    jit_s = _jit_seconds(run_events, net, state, queue[0], predictions, recorder, learner,
-                         duration, duration, max_steps, max_spikes, max_events, layout.max_out)
+    jit_s = 0.0 if warm else _jit_seconds(run_events, net, state, queue[0], predictions, recorder,
+                                          learner, duration, duration, max_steps, max_spikes,
+                                          max_events, layout.max_out)
     status = ST_DONE
     with _progress_bar(duration, progress, "eventsg run") as bar:
         done = 0.0
@@ -190,7 +201,7 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
 
 
 def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progress,
-               max_spikes, max_events, max_steps):
+               max_spikes, max_events, max_steps, learner=None, warm=False):
     n_steps = int(math.floor(duration / dt + 1e-9)) + 1
     syn_steps = np.maximum(1, np.rint(net.syn_delay / dt)).astype(np.int64)
     in_step = np.maximum(0, np.ceil(net.in_time / dt - 1e-9)).astype(np.int64)
@@ -198,20 +209,28 @@ def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progre
     R = int(syn_steps.max()) + 1 if syn_steps.size else 2
     ring_pulse = np.zeros((R, layout.n_neurons))
     ring_delta = np.zeros((R, layout.n_neurons))
+    queue = [make_queue(max(1024, 4 * layout.n_neurons) if learner is not None else 16)]
     E_flat, E_off = step_propagators(net, dt, state.work)
-    jit_s = _jit_seconds(run_clock, net, state, recorder, E_flat, E_off, dt, 0, 0, ring_pulse,
-                         ring_delta, syn_steps, in_step, sample_step, max_spikes)
+
+    def step(n0, n1):
+        return run_clock(net, state, recorder, learner, queue[0], E_flat, E_off, dt, n0, n1,
+                         ring_pulse, ring_delta, syn_steps, in_step, sample_step, max_spikes,
+                         layout.max_out)
+    jit_s = 0.0 if warm else _jit_seconds(run_clock, net, state, recorder, learner, queue[0],
+                                          E_flat, E_off, dt, 0, 0, ring_pulse, ring_delta,
+                                          syn_steps, in_step, sample_step, max_spikes,
+                                          layout.max_out)
     status = ST_DONE
     with _progress_bar(duration, progress, "eventsg run (clock)") as bar:
         n = 0
         for k in range(1, chunks + 1):
             n_stop = n_steps if k == chunks else (n_steps * k) // chunks
             while n < n_stop:
-                status, n = run_clock(net, state, recorder, E_flat, E_off, dt, n, n_stop,
-                                      ring_pulse, ring_delta, syn_steps, in_step, sample_step,
-                                      max_spikes)
+                status, n = step(n, n_stop)
                 if status == ST_BUFFER_FULL:
                     flush()
+                elif status == ST_QUEUE_FULL:
+                    queue[0] = grow_queue(queue[0])
                 elif status != ST_DONE:
                     return status, n * dt, jit_s
             bar.update(min(n_stop * dt, duration) - bar.n)

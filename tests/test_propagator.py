@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from eventsg.engine.propagator import MAX_TERMS, advance_buckets, make_cascade, propagator
+from eventsg.engine.propagator import (MAX_TERMS, advance_buckets, advance_row, make_cascade,
+                                       propagator)
 
 REL_TOL = 1e-12
 TINY = 1e-280          # entries below this are compared absolutely
@@ -367,6 +368,31 @@ def test_modal_form_for_geometric_time_constants(K):
         assert method == 1                                       # PROP_MODAL
         ref = drive + mpmath_reference(tau, D) @ (z0 - drive)
         assert np.abs(out - ref).max() <= REL_TOL * np.abs(z0 - drive).max()
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_advance_row_is_v_times_expm(regime):
+    """advance_row (learning's v^T E(D)) by each plan (equal, modal, series) against
+    the reference expm, to 1e-12 relative to max |v|; D = 0 gives v."""
+    rng = np.random.default_rng(70 + SEEDS[regime])
+    failures, methods = [], set()
+    for tau, D in cases(regime, 60, 300 + SEEDS[regime], K_max=8):
+        K = tau.size
+        cascade = make_cascade(np.asarray(tau, dtype=np.float64))
+        methods.add(int(cascade[3]))
+        v = rng.normal(0.0, 1.0, K)
+        out = np.zeros(K)
+        advance_row(cascade, v, float(D), np.zeros((K, K)), np.zeros((K, max(K, MAX_TERMS + 1))),
+                    out)
+        E = mpmath_reference(tau, D) if regime == "nearly_equal" else scipy_reference(tau, D, regime)
+        err = np.abs(out - v @ E).max() / np.abs(v).max()
+        if not err <= REL_TOL:
+            failures.append((err, describe(tau, D)))
+        advance_row(cascade, v, 0.0, np.zeros((K, K)), np.zeros((K, max(K, MAX_TERMS + 1))), out)
+        assert np.array_equal(out, v)
+    assert not failures, failures[:3]
+    if regime == "separated":
+        assert len(methods) >= 2
 
 
 def test_advance_buckets_zero_step_and_steady_state():

@@ -58,3 +58,20 @@ def test_fit_reports_metrics_and_resumes_to_the_same_parameters(tmp_path):
     fig = plot_learning_curve(resumed, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0
     assert fig is not None
+
+
+def test_counting_spikes_instead_of_recording_them_changes_nothing_else():
+    """record_spikes=False (what fit uses): the same counts, loss, read-out and weights."""
+    runs = []
+    for record in (True, False):
+        trainer, samples = _trainer()
+        outcomes = [trainer.run_sample(s.times, s.ids, s.duration_ms, label=s.label,
+                                       record_spikes=record) for s in samples]
+        runs.append((outcomes, trainer.weights(trainer.net.projections[0]).toarray()))
+    (kept, w_kept), (counted, w_counted) = runs
+    assert sum(o.spikes["hid"] for o in kept) > 0
+    for a, b in zip(kept, counted):
+        assert a.spikes == b.spikes
+        assert a.loss == b.loss and np.array_equal(a.readout, b.readout)
+        assert len(b.result.spikes("hid")) == 0 < len(a.result.spikes("hid")) or a.spikes["hid"] == 0
+    assert np.array_equal(w_kept, w_counted)

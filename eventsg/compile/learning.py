@@ -164,7 +164,7 @@ def build_learner(net, compiled, layout, readout, loss="mse", optimizer="sgd", l
 
     sync_start, sync_pops = flat(sync)
     desc_start, desc_pops = flat(desc)
-    nf = 2 * kmax + 3
+    nf = 1 + max((int(count[i]) * (2 * pops[i].K + 2) for i in range(P) if learn[i]), default=0)
     z = np.zeros
     return Learner(
         pop_first=first, pop_count=count, pop_learn=learn, sync_start=sync_start,
@@ -176,9 +176,10 @@ def build_learner(net, compiled, layout, readout, loss="mse", optimizer="sgd", l
         gain=np.ascontiguousarray(gain, dtype=np.float64),
         gw=z(nsyn), gv=z(nb), gb=z(n), mw=z(nsyn), sw=z(nsyn), mv=z(nb), sv=z(nb), mb=z(n), sb=z(n),
         steps=z(n, np.int64), tr_z=z(max(total, 1)), tr_drive=z(n_rows_total),
-        tr_t=z(n_rows_total), xint=z(int(count[O])), loss=z(1), dl=z(n), xl=z(n), ds=z(n),
-        f=z(nf), fk=z(nf), fg=z(nf), fa=z(nf), fs=z(nf), fn=z(nf), acc=z(nf), stack=z((STACK, 2)), zs=z(kmax),
-        col=z(kmax), unit=z(kmax), E=z((kmax, kmax)), work=z((kmax, max(kmax, MAX_TERMS + 1))))
+        tr_t=z(n_rows_total), tc_t=np.full(n_rows_total, -1.0), tc_z=z(max(total, 1)),
+        xint=z(int(count[O])), loss=z(1), dl=z(n), xl=z(n), ds=z(n),
+        zn=z(nb), f=z(nf), fk=z(nf), fg=z(nf), fa=z(nf), fs=z(nf), fn=z(nf), acc=z(nf),
+        stack=z((STACK, 2)), col=z(kmax), E=z((kmax, kmax)), work=z((kmax, max(kmax, MAX_TERMS + 1))))
 
 
 def set_sample(lrn, duration, label=0, target=None, window=None, update=True):

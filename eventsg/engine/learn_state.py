@@ -24,7 +24,8 @@ F_LR = 2          # learning rate eta
 F_BETA1 = 3       # Adam
 F_BETA2 = 4
 F_EPS = 5
-N_FOPT = 6
+F_DT = 6          # 0: exact segment integrals; > 0: fixed-step reference with step dt, ms
+N_FOPT = 7
 
 LOSS_MSE = 0
 LOSS_CE = 1
@@ -80,6 +81,8 @@ class Learner(NamedTuple):
     tr_z: np.ndarray           # float64 (trace buckets,)
     tr_drive: np.ndarray       # float64 (rows,)
     tr_t: np.ndarray           # float64 (rows,) time each trace was moved to, ms
+    tc_t: np.ndarray           # float64 (rows,) time of the trace copy in tc_z (-1: none)
+    tc_z: np.ndarray           # float64 (trace buckets,) a trace moved to tc_t (flush cache)
     # outputs of a sample
     xint: np.ndarray           # float64 (n_out,) integral of w(t) x_o(t)
     loss: np.ndarray           # float64 (1,) integral of l(t)
@@ -87,7 +90,8 @@ class Learner(NamedTuple):
     dl: np.ndarray             # float64 (n,) errors at one time
     xl: np.ndarray             # float64 (n,) signals at one time
     ds: np.ndarray             # float64 (n,) size of the terms of each error (rounding scale)
-    f: np.ndarray              # float64 (nf,) integrand at one node
+    zn: np.ndarray             # float64 (buckets,) buckets at one time
+    f: np.ndarray              # float64 (nf,) integrand of one population at one node
     fk: np.ndarray             # Kronrod sum
     fg: np.ndarray             # Gauss sum
     fa: np.ndarray             # Kronrod sum of |f|
@@ -95,9 +99,7 @@ class Learner(NamedTuple):
     fn: np.ndarray             # Kronrod sum of fs
     acc: np.ndarray            # integral of the current interval
     stack: np.ndarray          # float64 (STACK, 2)
-    zs: np.ndarray             # float64 (Kmax,)
     col: np.ndarray            # float64 (Kmax,)
-    unit: np.ndarray           # float64 (Kmax,)
     E: np.ndarray              # float64 (Kmax, Kmax)
     work: np.ndarray           # float64 (Kmax, max(Kmax, MAX_TERMS + 1))
 
@@ -107,6 +109,7 @@ def reset_sample(lrn):
     for a in (lrn.t_ref, lrn.t_int, lrn.zref, lrn.iref, lrn.m0, lrn.U, lrn.tr_z, lrn.tr_drive,
               lrn.tr_t, lrn.xint, lrn.loss):
         a[:] = 0.0
+    lrn.tc_t[:] = -1.0
 
 
 def zero_gradients(lrn):

@@ -1,19 +1,22 @@
 """Online learning kernels (docs/learning.md): errors, segment integrals, flushes, updates.
 
-Shared by the event-driven loop (which calls ``learn_before_arrival`` and
-``learn_after_arrival`` around every delivery into a trained population, and
-``learn_finish`` at the end of a sample). Neuron states between arrivals are
-evaluated with the engine's own ``advance_buckets``; nothing here has a time step.
+Shared by the event-driven loop and the fixed-step reference loop: both call
+``learn_before_arrival`` and ``learn_after_arrival`` around every delivery into a
+trained population, and ``learn_finish`` at the end of a sample. Neuron states
+between arrivals are evaluated with the engine's own ``advance_buckets``. The
+segment integrals are exact (adaptive quadrature, no time step) unless the
+fixed-step reference sets its step (``F_DT``): then they are left Riemann sums on
+its grid, the one place a step enters.
 """
 import math
 
 import numpy as np
 
 from .jit import inline_kernel, kernel
-from .learn_state import (F_BETA1, F_BETA2, F_EPS, F_LR, F_WIN_A, F_WIN_B, I_LABEL, I_LOSS,
+from .learn_state import (F_BETA1, F_BETA2, F_DT, F_EPS, F_LR, F_WIN_A, F_WIN_B, I_LABEL, I_LOSS,
                           I_NOUT, I_OPT, I_OUT0, I_OUT_POP, I_UPDATE, LOSS_CE, OPT_ADAM, STACK)
 from .neuron import neuron_signal
-from .propagator import advance_buckets, rate_set_cascade
+from .propagator import advance_buckets, advance_row, rate_set_cascade
 
 # Gauss-Kronrod 7-15 on [-1, 1]: Kronrod abscissae (the odd ones are Gauss nodes), weights
 GK_X = np.array([0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
@@ -37,21 +40,16 @@ MIN_PART = 2.0 ** -40
 
 
 @inline_kernel
-def _buckets_at(net, lrn, g, s, out):
-    """Buckets of neuron g at time s (ms) >= its t_ref, into out[:K]."""
-    K = net.nrn_K[g]
-    b0 = net.nrn_bstart[g]
-    advance_buckets(rate_set_cascade(net, net.nrn_rset[g]), lrn.zref[b0:b0 + K], lrn.iref[g],
-                    s - lrn.t_ref[g], lrn.E[:K, :K], lrn.work, out[:K])
-
-
-@inline_kernel
 def _signal_at(net, lrn, g, s):
-    """x_g(s); leaves g's buckets in lrn.zs."""
+    """x_g(s) (into lrn.xl[g]); leaves g's buckets at s in lrn.zn (g's bucket range)."""
     K = net.nrn_K[g]
     b0 = net.nrn_bstart[g]
-    _buckets_at(net, lrn, g, s, lrn.zs)
-    return neuron_signal(lrn.zs[:K], net.v[b0:b0 + K], net.nrn_bias[g])
+    z = lrn.zn[b0:b0 + K]
+    advance_buckets(rate_set_cascade(net, net.nrn_rset[g]), lrn.zref[b0:b0 + K], lrn.iref[g],
+                    s - lrn.t_ref[g], lrn.E[:K, :K], lrn.work, z)
+    x = neuron_signal(z, net.v[b0:b0 + K], net.nrn_bias[g])
+    lrn.xl[g] = x
+    return x
 
 
 @inline_kernel
@@ -169,81 +167,73 @@ def errors_below(net, lrn, P, s):
             lrn.ds[g] = scale if x > 0.0 else 0.0
 
 
-@kernel
-def _integrand(net, lrn, j, s):
-    """The vector integrand of neuron j at s (docs/learning.md) into lrn.f.
+@inline_kernel
+def pop_width(net, lrn, q):
+    """Entries of population q's integrand: 2K + 2 per neuron, then the loss."""
+    return lrn.pop_count[q] * (2 * net.nrn_K[lrn.pop_first[q]] + 2) + 1
 
-    f = [delta, delta * (v^T E(s - t_ref))_m (K), delta * z_k (K), l(s) share, w x_j];
+
+@kernel
+def _pop_integrand(net, lrn, q, s):
+    """The vector integrand of trained population q at s into lrn.f (docs/learning.md).
+
+    Per neuron j (stride 2K + 2): [delta_j, delta_j (v_j^T E(s - t_ref_j))_m (K),
+    delta_j z_j^k(s) (K), w(s) x_j(s)]; last entry: l(s) (read-out only).
     lrn.fs: the rounding scale of each entry (delta's terms in place of delta).
     """
-    K = net.nrn_K[j]
-    b0 = net.nrn_bstart[j]
-    P = lrn.nrn_pop[j]
+    first = lrn.pop_first[q]
+    n = lrn.pop_count[q]
+    K = net.nrn_K[first]
+    stride = 2 * K + 2
     f = lrn.f
     fs = lrn.fs
     loss = 0.0
     loss_scale = 0.0
-    wx = 0.0
     w_read = 0.0
-    if P == lrn.iopt[I_OUT_POP]:
-        o0 = lrn.iopt[I_OUT0]
-        if lrn.iopt[I_LOSS] == LOSS_CE:
-            l_all, l_scale = readout_errors(net, lrn, s)
-            if j == o0:
-                loss = l_all
-                loss_scale = l_scale
-            d = lrn.dl[j]
-            ds = lrn.ds[j]
-            x = _signal_at(net, lrn, j, s)
-        else:
-            x = _signal_at(net, lrn, j, s)
-            w = window_weight(lrn, s)
-            tg = target_at(lrn, j - o0, s)
-            e = x - tg
-            d = w * e
-            ds = w * (abs(x) + abs(tg))
-            loss = 0.5 * w * e * e
-            loss_scale = 0.5 * w * abs(e) * (abs(x) + abs(tg))
+    if q == lrn.iopt[I_OUT_POP]:
+        loss, loss_scale = readout_errors(net, lrn, s)
         w_read = window_weight(lrn, s)
-        wx = w_read * x
     else:
-        errors_below(net, lrn, P, s)
-        x = _signal_at(net, lrn, j, s)
-        d, ds = _backprop(net, lrn, j)
-        if x <= 0.0:
-            d = 0.0
-            ds = 0.0
-    f[0] = d
-    fs[0] = ds
-    f[2 * K + 1] = loss
-    fs[2 * K + 1] = loss_scale
-    # rounding in the buckets is relative to the size of the state, not of each bucket
-    zscale = abs(lrn.iref[j])
-    for k in range(K):
-        zscale = max(zscale, abs(lrn.zref[b0 + k]))
-    vabs = net.nrn_vabs[j]
-    f[2 * K + 2] = wx
-    fs[2 * K + 2] = w_read * (abs(x) + abs(net.nrn_bias[j]) + vabs * zscale)
-    if d == 0.0 and ds == 0.0:
-        for m in range(2 * K):
-            f[1 + m] = 0.0
-            fs[1 + m] = 0.0
-        return
-    for k in range(K):
-        f[1 + K + k] = d * lrn.zs[k]
-        fs[1 + K + k] = ds * (abs(lrn.zs[k]) + zscale)
-    D = s - lrn.t_ref[j]
-    cascade = rate_set_cascade(net, net.nrn_rset[j])
-    for m in range(K):
+        errors_below(net, lrn, q, s)
+        for j in range(first, first + n):
+            x = _signal_at(net, lrn, j, s)
+            d, scale = _backprop(net, lrn, j)
+            lrn.dl[j] = d if x > 0.0 else 0.0
+            lrn.ds[j] = scale if x > 0.0 else 0.0
+    last = n * stride
+    f[last] = loss
+    fs[last] = loss_scale
+    cascade = rate_set_cascade(net, net.nrn_rset[first])
+    for i in range(n):
+        j = first + i
+        o = i * stride
+        b0 = net.nrn_bstart[j]
+        d = lrn.dl[j]
+        ds = lrn.ds[j]
+        x = lrn.xl[j]
+        # rounding in the buckets is relative to the size of the state, not of each bucket
+        zscale = abs(lrn.iref[j])
         for k in range(K):
-            lrn.unit[k] = 0.0
-        lrn.unit[m] = 1.0
-        advance_buckets(cascade, lrn.unit[:K], 0.0, D, lrn.E[:K, :K], lrn.work, lrn.col[:K])
-        u = 0.0
-        for k in range(m, K):
-            u += net.v[b0 + k] * lrn.col[k]
-        f[1 + m] = d * u
-        fs[1 + m] = ds * (abs(u) + vabs)
+            zscale = max(zscale, abs(lrn.zref[b0 + k]))
+        vabs = net.nrn_vabs[j]
+        f[o] = d
+        fs[o] = ds
+        f[o + 2 * K + 1] = w_read * x
+        fs[o + 2 * K + 1] = w_read * (abs(x) + abs(net.nrn_bias[j]) + vabs * zscale)
+        if d == 0.0 and ds == 0.0:
+            for m in range(2 * K):
+                f[o + 1 + m] = 0.0
+                fs[o + 1 + m] = 0.0
+            continue
+        for k in range(K):
+            zk = lrn.zn[b0 + k]
+            f[o + 1 + K + k] = d * zk
+            fs[o + 1 + K + k] = ds * (abs(zk) + zscale)
+        row = lrn.col[:K]
+        advance_row(cascade, net.v[b0:b0 + K], s - lrn.t_ref[j], lrn.E[:K, :K], lrn.work, row)
+        for m in range(K):
+            f[o + 1 + m] = d * row[m]
+            fs[o + 1 + m] = ds * (abs(row[m]) + vabs)
 
 
 @inline_kernel
@@ -265,8 +255,23 @@ def _gate_root(net, lrn, j, lo, hi, gate_lo):
 
 
 @kernel
-def _integrate_interval(net, lrn, j, a, b, nf, gated):
-    """Add the integral of neuron j's integrand over [a, b] to lrn.acc (adaptive G7-K15)."""
+def _gate_cut(net, lrn, q, lo, hi):
+    """A time in (lo, hi) where some neuron of q opens or closes its ReLU gate, else hi."""
+    before_hi = np.nextafter(hi, lo)
+    for j in range(lrn.pop_first[q], lrn.pop_first[q] + lrn.pop_count[q]):
+        g_lo = _gate(net, lrn, j, lo)
+        if g_lo == _gate(net, lrn, j, hi):
+            continue
+        if _gate(net, lrn, j, before_hi) != g_lo:
+            root = _gate_root(net, lrn, j, lo, hi, g_lo)
+            if lo < root < hi:
+                return root
+    return hi
+
+
+@kernel
+def _integrate_interval(net, lrn, q, a, b, nf, gated):
+    """Add the integral of population q's integrand over [a, b] to lrn.acc (adaptive G7-K15)."""
     stack = lrn.stack
     stack[0, 0] = a
     stack[0, 1] = b
@@ -277,16 +282,14 @@ def _integrate_interval(net, lrn, j, a, b, nf, gated):
         lo = stack[top, 0]
         hi = stack[top, 1]
         if gated and top + 2 <= STACK:
-            g_lo = _gate(net, lrn, j, lo)
-            if g_lo != _gate(net, lrn, j, hi):
-                root = _gate_root(net, lrn, j, lo, hi, g_lo)
-                if lo < root < hi:
-                    stack[top, 0] = root
-                    stack[top, 1] = hi
-                    stack[top + 1, 0] = lo
-                    stack[top + 1, 1] = root
-                    top += 2
-                    continue
+            root = _gate_cut(net, lrn, q, lo, hi)
+            if root < hi:
+                stack[top, 0] = root
+                stack[top, 1] = hi
+                stack[top + 1, 0] = lo
+                stack[top + 1, 1] = root
+                top += 2
+                continue
         half = 0.5 * (hi - lo)
         mid = 0.5 * (hi + lo)
         for c in range(nf):
@@ -299,7 +302,7 @@ def _integrate_interval(net, lrn, j, a, b, nf, gated):
                 if i == 7 and sign == 1:
                     break
                 s = mid + half * GK_X[i] if sign == 0 else mid - half * GK_X[i]
-                _integrand(net, lrn, j, s)
+                _pop_integrand(net, lrn, q, s)
                 for c in range(nf):
                     lrn.fk[c] += GK_WK[i] * f[c]
                     lrn.fg[c] += GK_WG[i] * f[c]
@@ -322,44 +325,74 @@ def _integrate_interval(net, lrn, j, a, b, nf, gated):
 
 
 @kernel
-def integrate_neuron(net, lrn, j, t):
-    """Integrate neuron j from its t_int up to t (ms) into its accumulators."""
-    a = lrn.t_int[j]
-    if t <= a:
+def _sum_steps(net, lrn, q, a, t, nf, dt):
+    """Fixed-step reference: add dt * integrand at the grid points n dt in [a, t) to lrn.acc."""
+    for n in range(int(round(a / dt)), int(round(t / dt))):
+        _pop_integrand(net, lrn, q, n * dt)
+        for c in range(nf):
+            lrn.acc[c] += dt * lrn.f[c]
+
+
+@kernel
+def integrate_population(net, lrn, q, t):
+    """Integrate trained population q from its t_int up to t (ms) into its accumulators.
+
+    Exact engine: adaptive quadrature, intervals cut at lrn.brk and at ReLU gate
+    switches. Fixed-step reference (fopt[F_DT] = dt > 0): the left Riemann sum on
+    the step grid.
+    """
+    first = lrn.pop_first[q]
+    n = lrn.pop_count[q]
+    a = lrn.t_int[first]
+    if t <= a or n == 0:
         return
-    K = net.nrn_K[j]
-    b0 = net.nrn_bstart[j]
-    nf = 2 * K + 3
+    K = net.nrn_K[first]
+    nf = pop_width(net, lrn, q)
     for c in range(nf):
         lrn.acc[c] = 0.0
-    readout = lrn.nrn_pop[j] == lrn.iopt[I_OUT_POP]
-    k = _first_after(lrn.brk, a)
-    lo = a
-    while lo < t:
-        hi = t
-        if k < lrn.brk.shape[0] and lrn.brk[k] < t:
-            hi = lrn.brk[k]
-        _integrate_interval(net, lrn, j, lo, hi, nf, not readout)
-        lo = hi
-        k += 1
-    lrn.m0[j] += lrn.acc[0]
-    lrn.gb[j] += lrn.acc[0]
-    for m in range(K):
-        lrn.U[b0 + m] += lrn.acc[1 + m]
-        lrn.gv[b0 + m] += lrn.acc[1 + K + m]
-    lrn.loss[0] += lrn.acc[2 * K + 1]
-    if readout:
-        lrn.xint[j - lrn.iopt[I_OUT0]] += lrn.acc[2 * K + 2]
-    lrn.t_int[j] = t
+    readout = q == lrn.iopt[I_OUT_POP]
+    dt = lrn.fopt[F_DT]
+    if dt > 0.0:
+        _sum_steps(net, lrn, q, a, t, nf, dt)
+    else:
+        k = _first_after(lrn.brk, a)
+        lo = a
+        while lo < t:
+            hi = t
+            if k < lrn.brk.shape[0] and lrn.brk[k] < t:
+                hi = lrn.brk[k]
+            _integrate_interval(net, lrn, q, lo, hi, nf, not readout)
+            lo = hi
+            k += 1
+    stride = 2 * K + 2
+    for i in range(n):
+        j = first + i
+        o = i * stride
+        b0 = net.nrn_bstart[j]
+        lrn.m0[j] += lrn.acc[o]
+        lrn.gb[j] += lrn.acc[o]
+        for m in range(K):
+            lrn.U[b0 + m] += lrn.acc[o + 1 + m]
+            lrn.gv[b0 + m] += lrn.acc[o + 1 + K + m]
+        if readout:
+            lrn.xint[j - lrn.iopt[I_OUT0]] += lrn.acc[o + 2 * K + 1]
+        lrn.t_int[j] = t
+    lrn.loss[0] += lrn.acc[nf - 1]
 
 
 @kernel
 def learn_sync(net, lrn, P, t):
     """Integrate population P and every trained population upstream of it up to t (ms)."""
     for k in range(lrn.sync_start[P], lrn.sync_start[P + 1]):
-        q = lrn.sync_pops[k]
-        for j in range(lrn.pop_first[q], lrn.pop_first[q] + lrn.pop_count[q]):
-            integrate_neuron(net, lrn, j, t)
+        integrate_population(net, lrn, lrn.sync_pops[k], t)
+
+
+@inline_kernel
+def _all_zero(a):
+    for k in range(a.shape[0]):
+        if a[k] != 0.0:
+            return False
+    return True
 
 
 @kernel
@@ -381,11 +414,17 @@ def learn_flush(net, lrn, j):
         ti = lrn.in_trace[idx]
         off = lrn.tr_off[ti]
         r = lrn.tr_drive[ti]
-        advance_buckets(cascade, lrn.tr_z[off:off + K], r, lrn.t_ref[j] - lrn.tr_t[ti],
-                        lrn.E[:K, :K], lrn.work, lrn.col[:K])
+        if r == 0.0 and _all_zero(lrn.tr_z[off:off + K]):
+            continue        # nothing has arrived through this row: no gradient
+        e = lrn.tc_z[off:off + K]
+        if lrn.tc_t[ti] != lrn.t_ref[j]:
+            # the trace at t_ref, kept for the other targets flushed at the same t_ref
+            advance_buckets(cascade, lrn.tr_z[off:off + K], r, lrn.t_ref[j] - lrn.tr_t[ti],
+                            lrn.E[:K, :K], lrn.work, e)
+            lrn.tc_t[ti] = lrn.t_ref[j]
         g = r * cj * m0
         for m in range(K):
-            g += lrn.U[b0 + m] * (lrn.col[m] - r)
+            g += lrn.U[b0 + m] * (e[m] - r)
         lrn.gw[s] += g
     lrn.m0[j] = 0.0
     for m in range(K):
@@ -476,6 +515,7 @@ def learn_after_arrival(net, st, lrn, p, row, t, amp):
     advance_buckets(rate_set_cascade(net, s), z, lrn.tr_drive[ti], t - lrn.tr_t[ti],
                     lrn.E[:K, :K], lrn.work, z)
     lrn.tr_t[ti] = t
+    lrn.tc_t[ti] = -1.0
     if net.proj_pulse[p] == 1:
         z[0] += amp
     else:
@@ -487,10 +527,8 @@ def learn_after_arrival(net, st, lrn, p, row, t, amp):
 def learn_finish(net, lrn, T):
     """End of a sample at T (ms): integrate every trained neuron up to T, flush, update."""
     for q in range(lrn.pop_learn.shape[0]):
-        if lrn.pop_learn[q] == 0:
-            continue
-        for j in range(lrn.pop_first[q], lrn.pop_first[q] + lrn.pop_count[q]):
-            integrate_neuron(net, lrn, j, T)
+        if lrn.pop_learn[q] == 1:
+            integrate_population(net, lrn, q, T)
     for q in range(lrn.pop_learn.shape[0]):
         if lrn.pop_learn[q] == 0:
             continue

@@ -284,6 +284,19 @@ def _int_power(q, m):
 
 
 @inline_kernel
+def _poisson_weights(x, K, p):
+    """p[n] = e^{-x} x^n / n! for n < K (the equal-rate propagator's entries)."""
+    if x < 700.0:
+        p[0] = math.exp(-x)
+        for n in range(1, K):
+            p[n] = p[n - 1] * x / n
+    else:
+        lx = math.log(x)
+        for n in range(K):
+            p[n] = math.exp(-x + n * lx - math.lgamma(n + 1.0))
+
+
+@inline_kernel
 def advance_buckets(cascade, z0, drive, D, E, work, out):
     """Buckets ``D`` ms after they were ``z0`` under constant ``drive`` (into ``out``).
 
@@ -314,15 +327,7 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
             out[i] = drive + acc
     elif method == PROP_EQUAL:
         p = work[0]
-        x = rates[0] * D
-        if x < 700.0:
-            p[0] = math.exp(-x)
-            for n in range(1, K):
-                p[n] = p[n - 1] * x / n
-        else:
-            lx = math.log(x)
-            for n in range(K):
-                p[n] = math.exp(-x + n * lx - math.lgamma(n + 1.0))
+        _poisson_weights(rates[0] * D, K, p)
         for i in range(K - 1, -1, -1):
             acc = 0.0
             for j in range(i + 1):
@@ -331,3 +336,50 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
     else:
         fill_propagator(rates, center, spread, D, E, work)
         propagate(z0, drive, E, out)
+
+
+@inline_kernel
+def advance_row(cascade, v, D, E, work, out):
+    """The row vector ``v^T E(D)`` (into ``out``), E(D) the cascade's propagator over D ms.
+
+    Used by learning: ``(v^T E(D))_m`` is how bucket weights ``v`` read a unit that
+    entered bucket ``m`` D ms ago. Same cascade tuple and scratch as ``advance_buckets``;
+    ``out`` must not be ``v``.
+    """
+    rates, center, spread, method, V, W, mult, base = cascade
+    K = v.shape[0]
+    if D <= 0.0:
+        for m in range(K):
+            out[m] = v[m]
+        return
+    if method == PROP_MODAL:
+        # E = V diag(decay) W with V, W lower triangular
+        c = work[0]
+        q = math.exp(-base * D) if mult[0] > 0 else 0.0
+        for k in range(K):
+            acc = 0.0
+            for i in range(k, K):
+                acc += v[i] * V[i * K + k]
+            decay = _int_power(q, mult[k]) if mult[0] > 0 else math.exp(-rates[k] * D)
+            c[k] = acc * decay
+        for m in range(K):
+            acc = 0.0
+            for k in range(m, K):
+                acc += c[k] * W[k * K + m]
+            out[m] = acc
+    elif method == PROP_EQUAL:
+        # E[i, m] = p[i - m], p[n] = e^{-x} x^n / n!
+        p = work[0]
+        _poisson_weights(rates[0] * D, K, p)
+        for m in range(K):
+            acc = 0.0
+            for i in range(m, K):
+                acc += v[i] * p[i - m]
+            out[m] = acc
+    else:
+        fill_propagator(rates, center, spread, D, E, work)
+        for m in range(K):
+            acc = 0.0
+            for i in range(m, K):
+                acc += v[i] * E[i, m]
+            out[m] = acc

@@ -24,7 +24,7 @@ def evaluate(trainer, samples, update=False, order=None, progress=False, desc="e
     losses, correct, spikes, seconds = [], 0, {}, 0.0
     for k in tqdm(order, disable=not progress, desc=desc, leave=False):
         s = samples[int(k)]
-        out = trainer.run_sample(update=update, **_sample_args(s))
+        out = trainer.run_sample(update=update, record_spikes=False, **_sample_args(s))
         losses.append(out.loss)
         correct += int(out.prediction == (getattr(s, "label", 0) or 0))
         for name, n in out.spikes.items():

@@ -7,7 +7,7 @@ import numpy as np
 from ..compile import compile_network
 from ..compile.compiler import _source_events
 from ..compile.learning import F_LR, build_learner, set_sample
-from ..engine.learn_state import reset_sample, zero_gradients
+from ..engine.learn_state import F_DT, reset_sample, zero_gradients
 from ..engine.learning import learn_finish
 from ..engine.state import ST_DONE, ST_NONFINITE, make_recorder, make_state
 from ..errors import RunawayError, SimulationError
@@ -30,12 +30,16 @@ class Trainer:
 
     readout: gamma population read by the loss; loss: "mse" or "ce"; optimizer:
     "sgd" or "adam" with learning rate ``lr``; window: (t_a, t_b) ms read-out window,
-    or None for the whole sample. Parameters live in the Trainer (``weights``,
-    ``bucket_weights``, ``biases``) and persist from sample to sample.
+    or None for the whole sample. engine: "event" (exact) or "clock", the fixed-step
+    reference with step ``dt`` ms (the same rule with spikes on the grid and the
+    integrals as left Riemann sums; it converges to the exact one as dt -> 0).
+    Parameters live in the Trainer (``weights``, ``bucket_weights``, ``biases``) and
+    persist from sample to sample.
     """
 
     def __init__(self, net, inputs, readout, loss="mse", optimizer="sgd", lr=1e-3, window=None,
-                 betas=(0.9, 0.999), eps=1e-8, max_spikes=10_000_000, chunks=1):
+                 betas=(0.9, 0.999), eps=1e-8, max_spikes=10_000_000, chunks=1, engine="event",
+                 dt=None):
         self.net = net
         self.inputs = net.population(inputs)
         if not isinstance(self.inputs, SpikeSource):
@@ -49,6 +53,15 @@ class Trainer:
                                      optimizer=optimizer, lr=lr, betas=betas, eps=eps)
         self._source_index = self.layout.index(self.inputs.name)
         self.base_lr = self.lr
+        from ..simulate import check_engine
+        self.engine, self.dt = check_engine("Trainer", engine, dt)
+        self.learner.fopt[F_DT] = 0.0 if self.dt is None else self.dt
+        self._warm = [False, False]      # kernels typed, with and without sampled states
+        self._pop_of_neuron = np.zeros(self.layout.n_neurons, np.int64)
+        for i, kind in enumerate(self.layout.kinds):
+            if kind == "gamma":
+                off = self.layout.offsets[i]
+                self._pop_of_neuron[off:off + self.layout.sizes[i]] = i
 
     @property
     def lr(self):
@@ -88,13 +101,15 @@ class Trainer:
 
     # -- one sample ----------------------------------------------------------------------
     def run_sample(self, times, ids, duration, amplitudes=None, label=0, target=None, update=True,
-                   sample_times=None):
+                   sample_times=None, record_spikes=True):
         """Run one sample of ``duration`` ms from the zero state, learning online.
 
         With ``update=False`` parameters stay and ``gradients()`` holds the sample's
-        gradient afterwards. Returns a SampleOutcome.
+        gradient afterwards. record_spikes: keep the spikes in the outcome's result
+        (False: count them per population only, so memory does not grow with the
+        sample's activity). Returns a SampleOutcome.
         """
-        from ..simulate import _run_event, run_stats, spike_flusher
+        from ..simulate import _run_clock, _run_event, run_stats, spike_flusher
         duration = check_scalar("sample", "duration", duration, positive=True)
         t, g, a = self._input_events(times, ids, amplitudes, duration)
         net = self.compiled._replace(in_time=t, in_node=g, in_amp=a)
@@ -108,11 +123,17 @@ class Trainer:
         recorder = make_recorder(net, times_s, neurons)
         state = make_state(net, spike_buffer=max(1 << 14, 2 * layout.n_neurons + 16))
         chunks = []
-        flush = spike_flusher(state, chunks.append)
+        counts = np.zeros(len(layout.names), np.int64)
+
+        def count(chunk):
+            counts[:] += np.bincount(self._pop_of_neuron[chunk[1]], minlength=counts.size)
+        flush = spike_flusher(state, chunks.append if record_spikes else count)
         wall = time.perf_counter()
-        status, t_reached, jit_s = _run_event(net, layout, state, recorder, duration, None, flush,
-                                              self.chunks, False, self.max_spikes, 10 ** 12, 2,
-                                              learner=lrn)
+        run = _run_event if self.engine == "event" else _run_clock
+        status, t_reached, jit_s = run(net, layout, state, recorder, duration, self.dt, flush,
+                                       self.chunks, False, self.max_spikes, 10 ** 12, 2,
+                                       learner=lrn, warm=self._warm[sample_times is None])
+        self._warm[sample_times is None] = True
         wall = time.perf_counter() - wall - jit_s
         flush()
         if status != ST_DONE:
@@ -120,11 +141,15 @@ class Trainer:
             raise kind(f"sample stopped at t = {t_reached:.6g} ms (status {status}); "
                        "check the learning rate and max_spikes")
         learn_finish(net, lrn, duration)
-        stats = run_stats(state.ctr, "event", duration, None, 0.0, jit_s, wall)
+        stats = run_stats(state.ctr, self.engine, duration, self.dt, 0.0, jit_s, wall)
         names = {n for n, k in zip(layout.names, layout.kinds) if k == "gamma"} \
             if sample_times is not None else set()
         result = build_result(layout, chunks, recorder, names, stats, "ok", "", duration)
-        spikes = {p: len(result.spikes(p)) for p in result.populations}
+        if record_spikes:
+            spikes = {p: len(result.spikes(p)) for p in result.populations}
+        else:
+            spikes = {name: int(counts[i]) for i, name in enumerate(layout.names)
+                      if layout.kinds[i] == "gamma"}
         readout = lrn.xint.copy()
         return SampleOutcome(float(lrn.loss[0]), readout, int(np.argmax(readout)), spikes, result)
 
