@@ -1,6 +1,7 @@
 """`eventsg train CONFIG.toml`: the run config format plus a [train] section."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eventsg.cli import main
@@ -69,6 +70,23 @@ def test_randman_config_trains(tmp_path):
     trainer, history = train_config(text, epochs=1, progress=False)
     assert len(history) == 1 and 0.0 <= history[0]["test_accuracy"] <= 1.0
     assert set(history[0]["rate_hz"]) == {"readout"}
+
+
+def test_run_section_selects_the_fixed_step_reference(tmp_path):
+    """[run] engine = "clock" with dt trains with the fixed-step rule (same config format)."""
+    write_two_class_file(tmp_path / "train.h5", n=6, seed=0)
+    write_two_class_file(tmp_path / "test.h5", n=4, seed=1)
+    base = SHD_CONFIG.replace('checkpoint = "ckpt.h5"', "").replace('curve = "curve.png"', "")
+    base = base.replace('"train.h5"', repr(str(tmp_path / "train.h5")).replace("'", '"'))
+    base = base.replace('"test.h5"', repr(str(tmp_path / "test.h5")).replace("'", '"'))
+    clock = base.replace("duration = 40.0", 'duration = 40.0\nengine = "clock"\ndt = 0.01')
+    exact, _ = train_config(base, epochs=1, progress=False)
+    stepped, _ = train_config(clock, epochs=1, progress=False)
+    assert (stepped.engine, stepped.dt, exact.engine) == ("clock", 0.01, "event")
+    w_exact = exact.weights(exact.net.projections[0]).toarray()
+    w_clock = stepped.weights(stepped.net.projections[0]).toarray()
+    assert not np.array_equal(w_exact, w_clock)
+    assert np.abs(w_exact - w_clock).max() < 0.05 * np.abs(w_exact).max()
 
 
 @pytest.mark.parametrize("change, where", [

@@ -82,7 +82,8 @@ def train_config(config, epochs=None, progress=None):
         raise SpecError(f"config error at train.inputs: population {spec.inputs!r} has n = "
                         f"{channels}; the training data has {first.n_channels} channels")
     trainer = Trainer(net, spec.inputs, spec.readout, loss=spec.loss, optimizer=spec.optimizer,
-                      lr=spec.lr, window=spec.window)
+                      lr=spec.lr, window=spec.window, engine=run_kwargs.get("engine", "event"),
+                      dt=run_kwargs.get("dt"))
     history = fit(trainer, train, epochs=epochs or spec.epochs, seed=spec.seed, test=test,
                   checkpoint=None if spec.checkpoint is None else str(spec.checkpoint),
                   progress=progress, lr_decay=spec.lr_decay)
