@@ -299,18 +299,27 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
             out[k] = z0[k]
         return
     if method == PROP_MODAL:
+        # c = diag(e^{-lam D}) W (z0 - drive), then out = drive + V c. The decays go
+        # into c first, so that the products below have no branch on the method.
         c = work[0]
-        q = math.exp(-base * D) if mult[0] > 0 else 0.0
+        if mult[0] > 0:
+            q = math.exp(-base * D)
+            for k in range(K):
+                c[k] = _int_power(q, mult[k])
+        else:
+            for k in range(K):
+                c[k] = math.exp(-rates[k] * D)
         for k in range(K):
             acc = 0.0
+            row = k * K
             for j in range(k + 1):
-                acc += W[k * K + j] * (z0[j] - drive)
-            decay = _int_power(q, mult[k]) if mult[0] > 0 else math.exp(-rates[k] * D)
-            c[k] = acc * decay
-        for i in range(K):
+                acc += W[row + j] * (z0[j] - drive)
+            c[k] *= acc
+        for i in range(K - 1, -1, -1):
             acc = 0.0
+            row = i * K
             for k in range(i + 1):
-                acc += V[i * K + k] * c[k]
+                acc += V[row + k] * c[k]
             out[i] = drive + acc
     elif method == PROP_EQUAL:
         p = work[0]
