@@ -197,6 +197,13 @@ def _check_dirty(net, st, q, ph, t, t_end, max_steps):
     return True
 
 
+@inline_kernel
+def samples_due(st, rec, t_before):
+    """True if a sample time < t_before is pending (cheap test before record_samples)."""
+    s = st.ctr[C_SAMPLE_POS]
+    return s < rec.times.shape[0] and rec.times[s] < t_before
+
+
 @kernel
 def record_samples(net, st, rec, t_before):
     """Record every pending sample time < t_before (state after all events at it)."""
@@ -257,7 +264,9 @@ def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, m
         if t_next > t_stop:
             record_samples(net, st, rec, np.nextafter(t_stop, np.inf))
             return ST_DONE
-        record_samples(net, st, rec, t_next)
+        if samples_due(st, rec, t_next):
+            # a call hands over every array of net, st and rec: test first
+            record_samples(net, st, rec, t_next)
         st.now[0] = t_next
         st.ctr[C_EVENTS] += 1
         if t_in <= t_q and t_in <= t_p:

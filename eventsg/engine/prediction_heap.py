@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .jit import inline_kernel, kernel
-from .queue import entry_before, swap_entries
+from .queue import entry_before, heap_top_time, swap_entries
 
 # meta slots
 SIZE = 0
@@ -110,9 +110,7 @@ def pred_remove(ph, g):
 @inline_kernel
 def pred_top_time(ph):
     """Time of the earliest prediction (inf when empty)."""
-    if ph.meta[SIZE] == 0:
-        return np.inf
-    return ph.time[0]
+    return heap_top_time(ph.time, ph.meta[SIZE])
 
 
 @kernel

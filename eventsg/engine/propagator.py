@@ -284,6 +284,20 @@ def _int_power(q, m):
 
 
 @inline_kernel
+def _modal_decays(rates, mult, base, D, c):
+    """c[k] = e^{-rate_k D} for k < K (by integer powers of e^{-base D} when the rates
+    are multiples of ``base``)."""
+    K = rates.shape[0]
+    if mult[0] > 0:
+        q = math.exp(-base * D)
+        for k in range(K):
+            c[k] = _int_power(q, mult[k])
+    else:
+        for k in range(K):
+            c[k] = math.exp(-rates[k] * D)
+
+
+@inline_kernel
 def _poisson_weights(x, K, p):
     """p[n] = e^{-x} x^n / n! for n < K (the equal-rate propagator's entries)."""
     if x < 700.0:
@@ -294,6 +308,38 @@ def _poisson_weights(x, K, p):
         lx = math.log(x)
         for n in range(K):
             p[n] = math.exp(-x + n * lx - math.lgamma(n + 1.0))
+
+
+@inline_kernel
+def _modal4(rates, V, W, mult, base, z0, drive, D, out):
+    """The modal form of ``advance_buckets`` written out for K = 4 (the default cascade).
+
+    Same operations in the same order as the loops of the general case (so the same
+    result to the last bit), without their loop and index overhead.
+    """
+    if mult[0] > 0:
+        q = math.exp(-base * D)
+        d0 = _int_power(q, mult[0])
+        d1 = _int_power(q, mult[1])
+        d2 = _int_power(q, mult[2])
+        d3 = _int_power(q, mult[3])
+    else:
+        d0 = math.exp(-rates[0] * D)
+        d1 = math.exp(-rates[1] * D)
+        d2 = math.exp(-rates[2] * D)
+        d3 = math.exp(-rates[3] * D)
+    y0 = z0[0] - drive
+    y1 = z0[1] - drive
+    y2 = z0[2] - drive
+    y3 = z0[3] - drive
+    c0 = d0 * (0.0 + W[0] * y0)
+    c1 = d1 * (0.0 + W[4] * y0 + W[5] * y1)
+    c2 = d2 * (0.0 + W[8] * y0 + W[9] * y1 + W[10] * y2)
+    c3 = d3 * (0.0 + W[12] * y0 + W[13] * y1 + W[14] * y2 + W[15] * y3)
+    out[3] = drive + (0.0 + V[12] * c0 + V[13] * c1 + V[14] * c2 + V[15] * c3)
+    out[2] = drive + (0.0 + V[8] * c0 + V[9] * c1 + V[10] * c2)
+    out[1] = drive + (0.0 + V[4] * c0 + V[5] * c1)
+    out[0] = drive + (0.0 + V[0] * c0)
 
 
 @inline_kernel
@@ -311,19 +357,24 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
         for k in range(K):
             out[k] = z0[k]
         return
-    if method == PROP_MODAL:
+    if method == PROP_MODAL and K == 4:
+        _modal4(rates, V, W, mult, base, z0, drive, D, out)
+    elif method == PROP_MODAL:
+        # c = diag(e^{-lam D}) W (z0 - drive), then out = drive + V c. The decays go
+        # into c first, so that the products below have no branch on the method.
         c = work[0]
-        q = math.exp(-base * D) if mult[0] > 0 else 0.0
+        _modal_decays(rates, mult, base, D, c)
         for k in range(K):
             acc = 0.0
+            row = k * K
             for j in range(k + 1):
-                acc += W[k * K + j] * (z0[j] - drive)
-            decay = _int_power(q, mult[k]) if mult[0] > 0 else math.exp(-rates[k] * D)
-            c[k] = acc * decay
-        for i in range(K):
+                acc += W[row + j] * (z0[j] - drive)
+            c[k] *= acc
+        for i in range(K - 1, -1, -1):
             acc = 0.0
+            row = i * K
             for k in range(i + 1):
-                acc += V[i * K + k] * c[k]
+                acc += V[row + k] * c[k]
             out[i] = drive + acc
     elif method == PROP_EQUAL:
         p = work[0]
@@ -355,13 +406,12 @@ def advance_row(cascade, v, D, E, work, out):
     if method == PROP_MODAL:
         # E = V diag(decay) W with V, W lower triangular
         c = work[0]
-        q = math.exp(-base * D) if mult[0] > 0 else 0.0
+        _modal_decays(rates, mult, base, D, c)
         for k in range(K):
             acc = 0.0
             for i in range(k, K):
                 acc += v[i] * V[i * K + k]
-            decay = _int_power(q, mult[k]) if mult[0] > 0 else math.exp(-rates[k] * D)
-            c[k] = acc * decay
+            c[k] *= acc
         for m in range(K):
             acc = 0.0
             for k in range(m, K):

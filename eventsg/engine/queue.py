@@ -136,11 +136,17 @@ def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
 
 
 @inline_kernel
+def heap_top_time(time, size):
+    """Time at the top of one of the engine's heaps of ``size`` entries (inf when empty)."""
+    if size == 0:
+        return np.inf
+    return time[0]
+
+
+@inline_kernel
 def queue_top_time(q):
     """Time of the earliest event (inf when empty)."""
-    if q.meta[SIZE] == 0:
-        return np.inf
-    return q.time[0]
+    return heap_top_time(q.time, q.meta[SIZE])
 
 
 @kernel
