@@ -88,3 +88,23 @@ def test_sampling_grid_and_chunking_leave_weights_bit_for_bit():
         results.append(_params(tr))
     assert np.array_equal(results[0], results[1])
     assert np.array_equal(results[0], results[2])
+
+
+def test_training_to_a_silent_target_does_not_stall_the_quadrature():
+    """MSE to a zero target drives v and b towards 0, so x is a near-cancelling sum
+    whose rounding noise once kept the adaptive quadrature halving (up to 2^40
+    parts): each sample must finish, with a finite, small loss."""
+    rng = np.random.default_rng(0)
+    net = esg.Network(seed=0)
+    inp = net.add(esg.SpikeSource(n=100, times=[], ids=[], name="input"))
+    out = net.add(esg.GammaPopulation(n=1, K=2, tau=[2.0, 4.0], theta=100.0, v=[0.5, 0.5],
+                                      name="readout"))
+    for d in np.arange(0.0, 51.0, 5.0):
+        net.connect(inp, out, rng.normal(0.0, 0.1 / np.sqrt(1100), (100, 1)), delay=d)
+    trainer = Trainer(net, inp, out, loss="mse", optimizer="adam", lr=1e-3)
+    losses = []
+    for T in (20.0, 30.0, 40.0, 50.0, 60.0, 80.0, 90.0, 100.0, 110.0, 120.0):
+        n = int(4 * T)
+        times, ids = np.sort(rng.random(n) * T), rng.integers(0, 100, n)
+        losses.append(trainer.run_sample(times, ids, T, target=([0.0, T], [0.0, 0.0])).loss)
+    assert np.all(np.isfinite(losses)) and max(losses[-3:]) < 1e-5

@@ -37,6 +37,10 @@ for every component, ``s`` the size of the terms whose difference makes f (round
 QUAD_NOISE = 1e-13
 MIN_PART = 2.0 ** -40
 """Parts shorter than this fraction of an interval are accepted as they are."""
+MAX_PARTS = 1 << 12
+"""Most parts one interval is cut into; beyond, parts are accepted as they are (a
+guard against integrands that are rounding noise everywhere, which would
+otherwise be halved down to MIN_PART: up to 2^40 parts)."""
 
 
 @inline_kernel
@@ -95,6 +99,22 @@ def window_weight(lrn, s):
     return 1.0 / (b - a)
 
 
+@inline_kernel
+def state_scale(net, lrn, g):
+    """Size of neuron g's bucket state since its last arrival (its rounding scale)."""
+    zscale = abs(lrn.iref[g])
+    b0 = net.nrn_bstart[g]
+    for k in range(net.nrn_K[g]):
+        zscale = max(zscale, abs(lrn.zref[b0 + k]))
+    return zscale
+
+
+@inline_kernel
+def signal_scale(net, lrn, g):
+    """Size of the terms that make x_g = v . z + b (the rounding scale of x_g)."""
+    return abs(net.nrn_bias[g]) + net.nrn_vabs[g] * state_scale(net, lrn, g)
+
+
 @kernel
 def readout_errors(net, lrn, s):
     """Signals (lrn.xl), errors (lrn.dl) and their rounding scales (lrn.ds) of every
@@ -124,10 +144,12 @@ def readout_errors(net, lrn, s):
         x = lrn.xl[o0 + o]
         tg = target_at(lrn, o, s)
         e = x - tg
+        # x is a sum of terms of size signal_scale: its rounding error is relative to that
+        size = abs(x) + abs(tg) + signal_scale(net, lrn, o0 + o)
         lrn.dl[o0 + o] = w * e
-        lrn.ds[o0 + o] = w * (abs(x) + abs(tg))
+        lrn.ds[o0 + o] = w * size
         loss += 0.5 * w * e * e
-        scale += 0.5 * w * abs(e) * (abs(x) + abs(tg))
+        scale += 0.5 * w * abs(e) * size
     return loss, scale
 
 
@@ -212,14 +234,12 @@ def _pop_integrand(net, lrn, q, s):
         ds = lrn.ds[j]
         x = lrn.xl[j]
         # rounding in the buckets is relative to the size of the state, not of each bucket
-        zscale = abs(lrn.iref[j])
-        for k in range(K):
-            zscale = max(zscale, abs(lrn.zref[b0 + k]))
+        zscale = state_scale(net, lrn, j)
         vabs = net.nrn_vabs[j]
         f[o] = d
         fs[o] = ds
         f[o + 2 * K + 1] = w_read * x
-        fs[o + 2 * K + 1] = w_read * (abs(x) + abs(net.nrn_bias[j]) + vabs * zscale)
+        fs[o + 2 * K + 1] = w_read * (abs(x) + signal_scale(net, lrn, j))
         if d == 0.0 and ds == 0.0:
             for m in range(2 * K):
                 f[o + 1 + m] = 0.0
@@ -277,8 +297,10 @@ def _integrate_interval(net, lrn, q, a, b, nf, gated):
     stack[0, 1] = b
     top = 1
     f = lrn.f
+    parts = 0
     while top > 0:
         top -= 1
+        parts += 1
         lo = stack[top, 0]
         hi = stack[top, 1]
         if gated and top + 2 <= STACK:
@@ -313,7 +335,7 @@ def _integrate_interval(net, lrn, q, a, b, nf, gated):
             if abs(lrn.fk[c] - lrn.fg[c]) > QUAD_RTOL * lrn.fa[c] + QUAD_NOISE * lrn.fn[c] + 1e-300:
                 ok = False
                 break
-        if ok or hi - lo <= MIN_PART * (b - a) or top + 2 > STACK:
+        if ok or hi - lo <= MIN_PART * (b - a) or top + 2 > STACK or parts >= MAX_PARTS:
             for c in range(nf):
                 lrn.acc[c] += half * lrn.fk[c]
         else:
