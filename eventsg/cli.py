@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EventsgError, SimulationError
+from .interrupt import deferred_interrupts
 
 
 def _save_figure(res, path, **kwargs):
@@ -217,7 +218,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with deferred_interrupts():
+            return args.func(args)
     except (EventsgError, KeyError, FileNotFoundError, OSError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"eventsg {args.command}: error: {message}", file=sys.stderr)

@@ -5,6 +5,7 @@ import time
 import numba
 import numpy as np
 
+from . import interrupt
 from .compile import compile_network
 from .engine.clock_loop import run_clock, step_propagators
 from .engine.event_loop import run_events
@@ -195,6 +196,7 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
                     break
             if status != ST_DONE:
                 return status, float(state.now[0]), jit_s
+            interrupt.check()
             bar.update(t_stop - done)
             done = t_stop
     return status, duration, jit_s
@@ -233,5 +235,6 @@ def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progre
                     queue[0] = grow_queue(queue[0])
                 elif status != ST_DONE:
                     return status, n * dt, jit_s
+            interrupt.check()
             bar.update(min(n_stop * dt, duration) - bar.n)
     return status, duration, jit_s
