@@ -129,10 +129,13 @@ def test_ctrl_c_during_a_run_is_raised_between_chunks_and_never_lost(tmp_path):
     from eventsg.io import load_config
     net, _ = load_config(write_config(tmp_path / "c.toml", duration=2000.0)).build()
     before = signal.getsignal(signal.SIGINT)
+    finished = []
     with pytest.raises(KeyboardInterrupt):
         with deferred_interrupts():
             os.kill(os.getpid(), signal.SIGINT)          # before the run: kept, not lost
             net.run(2000.0, chunks=50)
+            finished.append(True)
+    assert not finished                                  # raised by the run, not at the block's end
     assert signal.getsignal(signal.SIGINT) is before
 
 
