@@ -108,3 +108,38 @@ def test_training_to_a_silent_target_does_not_stall_the_quadrature():
         times, ids = np.sort(rng.random(n) * T), rng.integers(0, 100, n)
         losses.append(trainer.run_sample(times, ids, T, target=([0.0, T], [0.0, 0.0])).loss)
     assert np.all(np.isfinite(losses)) and max(losses[-3:]) < 1e-5
+
+
+def test_step_targets_as_repeated_times_give_the_analytic_loss():
+    """A target with a time given twice is a step. With no input, x = relu(b) is
+    constant, so the time-averaged MSE is known in closed form; decreasing
+    target times are refused with a message naming them."""
+    net = esg.Network(seed=0)
+    inp = net.add(esg.SpikeSource(n=1, times=[], ids=[], name="inp"))
+    out = net.add(esg.GammaPopulation(n=1, K=1, tau=[2.0], theta=10.0, bias=0.3, name="out"))
+    net.connect(inp, out, weights=[[0.5]])
+    tr = Trainer(net, inp, out, loss="mse", lr=0.0)
+    T, e1, e2 = 40.0, 10.0, 25.0
+    target = ([0.0, e1, e1, e2, e2], [0.0, 0.0, 1.0, 1.0, 0.0])   # 1 on [e1, e2), else 0
+    loss = tr.run_sample(np.zeros(0), np.zeros(0, np.int64), T, target=target, update=False).loss
+    c = 0.3
+    expected = 0.5 * (c ** 2 * (T - (e2 - e1)) + (c - 1.0) ** 2 * (e2 - e1)) / T
+    assert loss == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(esg.SpecError, match=r"target.*decreasing at index 2.*non-decreasing"):
+        tr.run_sample(np.zeros(0), np.zeros(0, np.int64), T, target=([0.0, 5.0, 4.0], [0, 1, 0]))
+
+
+def test_generated_temporal_pattern_targets_train():
+    """The temporal-pattern generator's step targets (repeated times) are accepted."""
+    from eventsg.datasets import temporal_pattern
+    train, _ = temporal_pattern(n_channels=5, rate_hz=20.0, duration_ms=200.0, occurrences=1,
+                                n_train=1, n_test=0, seed=1)
+    s = train[0]
+    assert np.any(np.diff(s.target[0]) == 0)
+    net = esg.Network(seed=0)
+    inp = net.add(esg.SpikeSource(n=5, times=[], ids=[], name="inp"))
+    out = net.add(esg.GammaPopulation(n=1, K=2, tau=[2.0, 4.0], theta=0.5, name="out"))
+    net.connect(inp, out, weights=np.full((5, 1), 0.2), delay=1.0)
+    tr = Trainer(net, inp, out, loss="mse", lr=0.1)
+    outcome = tr.run_sample(s.times, s.ids, s.duration_ms, target=s.target)
+    assert np.isfinite(outcome.loss) and outcome.loss > 0

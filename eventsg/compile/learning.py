@@ -186,7 +186,8 @@ def set_sample(lrn, duration, label=0, target=None, window=None, update=True):
     """The Learner for one sample of ``duration`` ms (new small arrays; shares the rest).
 
     label: class (cross-entropy); target: (times (S,), values (S, n_out)) piecewise
-    linear (MSE); window: (t_a, t_b) ms, default (0, duration); update: apply the
+    linear (MSE), times non-decreasing: a time given twice is a step, the target
+    taking the second value from that time on; window: (t_a, t_b) ms, default (0, duration); update: apply the
     optimizer at events (False: only accumulate the sample's gradient).
     """
     owner = "sample"
@@ -213,8 +214,10 @@ def set_sample(lrn, duration, label=0, target=None, window=None, update=True):
                  f"times (S,) and values (S, {n_out}) with S >= 1")
         if not (np.all(np.isfinite(tg_t)) and np.all(np.isfinite(tg_v))):
             fail(owner, "target", "non-finite entries", "finite")
-        if np.any(np.diff(tg_t) <= 0):
-            fail(owner, "target", "times not strictly increasing", "strictly increasing times")
+        if np.any(np.diff(tg_t) < 0):
+            k = int(np.flatnonzero(np.diff(tg_t) < 0)[0])
+            fail(owner, "target", f"times decreasing at index {k + 1} ({tg_t[k]} -> {tg_t[k + 1]} ms)",
+                 "non-decreasing times (a time given twice makes a step)")
         tg_v = np.ascontiguousarray(tg_v).reshape(-1)
     cuts = np.concatenate([tg_t, [a, b]])
     brk = np.unique(cuts[(cuts > 0.0) & (cuts < duration)])
