@@ -93,10 +93,11 @@ def _train(args):
     _, history = train_config(args.config, epochs=args.epochs, progress=not args.quiet)
     for h in history:
         rates = ", ".join(f"{name} {rate:.3g} Hz" for name, rate in h["rate_hz"].items())
-        test = (f" | test loss {h['test_loss']:.4f} accuracy {h['test_accuracy']:.3f}"
-                if "test_loss" in h else "")
-        print(f"epoch {h['epoch']:3d}: loss {h['loss']:.4f} accuracy {h['accuracy']:.3f}{test} "
-              f"| spikes/neuron/s: {rates}")
+        def scores(prefix):
+            acc = h[prefix + "accuracy"]
+            return f"loss {h[prefix + 'loss']:.4f}" + (f" accuracy {acc:.3f}" if acc == acc else "")
+        test = f" | test {scores('test_')}" if "test_loss" in h else ""
+        print(f"epoch {h['epoch']:3d}: {scores('')}{test} | spikes/neuron/s: {rates}")
     return 0
 
 

@@ -72,6 +72,27 @@ def test_randman_config_trains(tmp_path):
     assert set(history[0]["rate_hz"]) == {"readout"}
 
 
+def test_temporal_pattern_config_trains_on_the_generators_step_targets(tmp_path, capsys):
+    """MSE to the generator's step targets (repeated times) from the CLI: no accuracy is
+    printed for a loss without classes, and the curve shows loss and spike rates."""
+    text = (Path(__file__).resolve().parent.parent / "scripts" / "configs"
+            / "temporal_pattern.toml").read_text()
+    for key, small in (("n_train = 100", "n_train = 4"), ("n_test = 20", "n_test = 2"),
+                       ("duration = 500.0", "duration = 200.0"),
+                       ("duration_ms = 500.0", "duration_ms = 200.0"),
+                       ("occurrences = [1, 3]", "occurrences = 1"),
+                       ('curve = "temporal_pattern_curve.png"',
+                        f'curve = "{(tmp_path / "tp.png").as_posix()}"')):
+        assert key in text
+        text = text.replace(key, small)
+    config = tmp_path / "tp.toml"
+    config.write_text(text)
+    assert main(["train", str(config), "-q", "--epochs", "1"]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch")][0]
+    assert "test loss" in line and "accuracy" not in line and "readout" in line
+    assert (tmp_path / "tp.png").stat().st_size > 5_000
+
+
 def test_run_section_selects_the_fixed_step_reference(tmp_path):
     """[run] engine = "clock" with dt trains with the fixed-step rule (same config format)."""
     write_two_class_file(tmp_path / "train.h5", n=6, seed=0)

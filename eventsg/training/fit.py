@@ -18,7 +18,10 @@ def _epoch_order(seed, epoch, n):
 
 
 def evaluate(trainer, samples, update=False, order=None, progress=False, desc="eval"):
-    """Loss, accuracy and spikes per neuron per second of each gamma population over samples."""
+    """Loss, accuracy and spikes per neuron per second of each gamma population over samples.
+
+    accuracy is NaN for the MSE loss (no classes).
+    """
     from tqdm.auto import tqdm
     order = np.arange(len(samples)) if order is None else order
     losses, correct, spikes, seconds = [], 0, {}, 0.0
@@ -32,7 +35,8 @@ def evaluate(trainer, samples, update=False, order=None, progress=False, desc="e
         seconds += s.duration_ms * 1e-3
     rates = {name: n / (trainer.net.population(name).n * seconds) for name, n in spikes.items()}
     return {"loss": float(np.mean(losses)) if losses else float("nan"),
-            "accuracy": correct / max(len(order), 1), "rate_hz": rates}
+            "accuracy": correct / max(len(order), 1) if trainer.classifies else float("nan"),
+            "rate_hz": rates}
 
 
 def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress=None,
@@ -69,19 +73,31 @@ def fit(trainer, samples, epochs=1, seed=0, test=None, checkpoint=None, progress
 
 
 def plot_learning_curve(history, path=None):
-    """Loss and accuracy per epoch (train, and test when present); saved to ``path`` if given."""
+    """Loss, accuracy (classification only) and spikes per neuron per second of each
+    population per epoch (train, and test when present); saved to ``path`` if given."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     ep = [h["epoch"] for h in history]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    classifies = bool(history) and np.isfinite(history[0]["accuracy"])
+    fig, axes = plt.subplots(1, 3 if classifies else 2, figsize=(13 if classifies else 9, 3.5))
+    a1, a3 = axes[0], axes[-1]
     for prefix in ("", "test_"):
         if history and prefix + "loss" in history[0]:
-            a1.plot(ep, [h[prefix + "loss"] for h in history], "o-", label=prefix.strip("_") or "train")
-            a2.plot(ep, [h[prefix + "accuracy"] for h in history], "o-", label=prefix.strip("_") or "train")
+            label = prefix.strip("_") or "train"
+            a1.plot(ep, [h[prefix + "loss"] for h in history], "o-", label=label)
+            if classifies:
+                axes[1].plot(ep, [h[prefix + "accuracy"] for h in history], "o-", label=label)
+    for name in (history[0]["rate_hz"] if history else ()):
+        a3.plot(ep, [h["rate_hz"][name] for h in history], "o-", label=name)
     a1.set(xlabel="epoch", ylabel="loss")
-    a2.set(xlabel="epoch", ylabel="accuracy")
-    a1.legend()
+    if classifies:
+        axes[1].set(xlabel="epoch", ylabel="accuracy")
+    a3.set(xlabel="epoch", ylabel="spikes / neuron / s (train)")
+    from matplotlib.ticker import MaxNLocator
+    for a in axes:
+        a.legend()
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     if path is not None:
         from pathlib import Path

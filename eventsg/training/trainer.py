@@ -7,7 +7,7 @@ import numpy as np
 from ..compile import compile_network
 from ..compile.compiler import _source_events
 from ..compile.learning import F_LR, build_learner, set_sample
-from ..engine.learn_state import F_DT, reset_sample, zero_gradients
+from ..engine.learn_state import F_DT, I_LOSS, LOSS_CE, reset_sample, zero_gradients
 from ..engine.learning import learn_finish
 from ..engine.state import ST_DONE, ST_NONFINITE, make_recorder, make_state
 from ..errors import RunawayError, SimulationError
@@ -62,6 +62,11 @@ class Trainer:
             if kind == "gamma":
                 off = self.layout.offsets[i]
                 self._pop_of_neuron[off:off + self.layout.sizes[i]] = i
+
+    @property
+    def classifies(self):
+        """True for the cross-entropy loss (samples have labels; accuracy is defined)."""
+        return int(self.learner.iopt[I_LOSS]) == LOSS_CE
 
     @property
     def lr(self):
