@@ -7,13 +7,21 @@ times; in each occurrence the pattern replaces the background (Masquelier et al.
 inside and outside the pattern and only the spike timing tells them apart. The
 read-out must signal every occurrence at its end.
 
-Network (no hidden layer): the inputs reach one read-out SpikingGamma neuron
-through projections with delays 0, 10, ..., 50 ms, so each channel has one
+Network (default, no hidden layer): the inputs reach one read-out SpikingGamma
+neuron through projections with delays 0, 10, ..., 50 ms, so each channel has one
 weight per delay: its learned temporal kernel is a sum of shifted copies of the
-read-out's bucket response. Training: MSE of the read-out signal x(t) to a
-target pulse per occurrence (0 until end - rise, 1 from end + rise to
+read-out's bucket response. With --hidden N, N hidden SpikingGamma neurons take
+that place: the inputs reach them through the delay bank (--hidden-delays), and
+the read-out hears only them (one projection, --hidden-out-delay; --direct keeps
+the input -> read-out delay bank too). Hidden neurons start below their
+threshold (bias --hidden-bias, theta --hidden-theta) and every hidden -> read-out
+weight starts at --hidden-out-w, so a single hidden spike moves the read-out a
+lot and few hidden spikes are needed. Training: MSE of the read-out signal x(t)
+to a target pulse per occurrence (0 until end - rise, 1 from end + rise to
 end + hold, back to 0 after a further fall ms: it crosses 0.5 exactly at the
-pattern's end), updates at events (docs/learning.md) with SGD.
+pattern's end), updates at events (docs/learning.md) with SGD; with a hidden
+layer every weight, bucket weight and bias of both layers is trained (the hidden
+error is the read-out's passed back through the forward weights).
 
 Detection: the read-out's threshold is the detection threshold (0.5), so its
 spikes are the detections, found exactly by the event-driven engine: a
@@ -29,11 +37,20 @@ jittered (Gaussian, --jitter ms): if timing is what is detected, F1 drops.
 
     python scripts/train_temporal_pattern.py             # the full task
     python scripts/train_temporal_pattern.py --quick     # a smoke run (20 s once compiled)
+    # with a trained hidden layer of 10 neurons (about 3 min on one core):
+    python scripts/train_temporal_pattern.py --hidden 10 --train 200 --duration 300 \
+        --occurrences 1,2 --epochs 1
+
+Hidden-layer training costs more per sample (every arrival at a hidden neuron
+flushes all its incoming synapses, every arrival at the read-out syncs the hidden
+layer), so the hidden variant trains on shorter sequences.
 
 Prints per-epoch loss and held-out metrics, the input rate inside and outside the
-occurrences, the read-out's spikes per neuron per second, the throughput
-(training samples/s); saves the learning curve, a figure of one held-out
-sequence and the final metrics (CSV and JSON) to --out.
+occurrences, the spikes per neuron per second of the read-out and of the hidden
+layer (in training, from the trainer's counts, and on the held-out sequences,
+with how many hidden neurons spiked at all), the throughput (training
+samples/s); saves the learning curve, a figure of one held-out sequence and the
+final metrics (CSV and JSON) to --out.
 """
 import argparse
 import csv
@@ -47,7 +64,7 @@ import eventsg as esg
 from eventsg.datasets import detection_scores, temporal_pattern
 from eventsg.training import Trainer, evaluate
 
-INPUT, READOUT = "input", "readout"
+INPUT, HIDDEN, READOUT = "input", "hidden", "readout"
 
 
 def floats(text):
@@ -123,31 +140,61 @@ def rate_inside_outside(samples, pattern_ms):
 # ---------------------------------------------------------------- network
 
 def build(args, times=(), ids=(), params=None):
-    """The network; params = (weights per delay, v, bias) or None for the initial ones."""
+    """The network; params (from ``trained_params``) or None for the initial ones.
+
+    params: {"W": weights per projection in the order they are made, "v": bucket
+    weights and "b": biases per gamma population}. Without a hidden layer the
+    inputs reach the read-out through one projection per delay of --delays; with
+    --hidden N they reach N hidden neurons through one projection per delay of
+    --hidden-delays, the hidden layer reaches the read-out (delay --hidden-out-delay)
+    and, with --direct, the inputs reach the read-out as without a hidden layer too.
+    """
     delays = floats(args.delays)
     tau = floats(args.out_tau)
     K = len(tau)
-    C = args.channels
+    C, H = args.channels, args.hidden
     if params is None:
         rng = np.random.default_rng(args.seed + 1)
-        W = [rng.normal(0.0, args.w_init / np.sqrt(C * len(delays)), (C, 1)) for _ in delays]
-        v = np.full(K, args.v_init)
-        bias = 0.0
-    else:
-        W, v, bias = params
+        W = []
+        if H == 0 or args.direct:
+            W += [rng.normal(0.0, args.w_init / np.sqrt(C * len(delays)), (C, 1)) for _ in delays]
+        params = {"W": W, "v": {READOUT: np.full(K, args.v_init)}, "b": {READOUT: 0.0}}
+        if H:
+            hd = floats(args.hidden_delays or args.delays)
+            hk = len(floats(args.hidden_tau))
+            W_in = [rng.normal(args.hidden_w_mean / (C * len(hd)),
+                               args.hidden_w_init / np.sqrt(C * len(hd)), (C, H)) for _ in hd]
+            W_out = np.full((H, 1), args.hidden_out_w)
+            params["W"] = W_in + [W_out] + params["W"]
+            params["v"][HIDDEN] = np.full(hk, args.hidden_v_init)
+            params["b"][HIDDEN] = np.full(H, args.hidden_bias)
+    W, v, b = params["W"], params["v"], params["b"]
     net = esg.Network(seed=args.seed)
     inp = net.add(esg.SpikeSource(n=C, times=np.asarray(times, float), ids=np.asarray(ids, np.int64),
                                   name=INPUT))
-    out = net.add(esg.GammaPopulation(n=1, K=K, tau=tau, theta=args.threshold, v=v, bias=bias,
-                                      name=READOUT))
-    for w, d in zip(W, delays):
-        net.connect(inp, out, w, delay=d)
+    if H:
+        hid = net.add(esg.GammaPopulation(n=H, K=len(floats(args.hidden_tau)),
+                                          tau=floats(args.hidden_tau), theta=args.hidden_theta,
+                                          v=v[HIDDEN], bias=b[HIDDEN], name=HIDDEN))
+    out = net.add(esg.GammaPopulation(n=1, K=K, tau=tau, theta=args.threshold, v=v[READOUT],
+                                      bias=b[READOUT], name=READOUT))
+    W = list(W)
+    if H:
+        for d in floats(args.hidden_delays or args.delays):
+            net.connect(inp, hid, W.pop(0), delay=d)
+        net.connect(hid, out, W.pop(0), delay=args.hidden_out_delay)
+    if H == 0 or args.direct:
+        for d in delays:
+            net.connect(inp, out, W.pop(0), delay=d)
     return net
 
 
 def trained_params(trainer):
-    W = [trainer.weights(p).toarray() for p in trainer.net.projections]
-    return W, trainer.bucket_weights(READOUT), trainer.biases(READOUT)
+    """The trainer's current parameters in the form ``build`` takes."""
+    names = [pop.name for pop in trainer.net.populations if pop.name in (HIDDEN, READOUT)]
+    return {"W": [trainer.weights(p).toarray() for p in trainer.net.projections],
+            "v": {n: trainer.bucket_weights(n) for n in names},
+            "b": {n: trainer.biases(n) for n in names}}
 
 
 # ---------------------------------------------------------------- detection
@@ -170,9 +217,17 @@ def run_forward(args, params, sample, grid_ms=None):
     return detections(sp), len(sp), res
 
 
+def hidden_spikes(res, n):
+    """Spikes per hidden neuron (n,) in a forward result (n = 0 without a hidden layer)."""
+    if not n:
+        return np.zeros(0, np.int64)
+    return np.bincount(np.asarray(res.spikes(HIDDEN).i, np.int64), minlength=n)
+
+
 def score(args, params, samples, grid_ms=None):
     """Detection metrics of the detector ``params`` over ``samples`` (forward engine)."""
     det_all, true_all, spikes, seconds, mse = [], [], 0, 0.0, []
+    h_spikes = np.zeros(args.hidden, np.int64)
     offset = 0.0
     for s in samples:
         det, n_sp, res = run_forward(args, params, s, grid_ms)
@@ -180,6 +235,7 @@ def score(args, params, samples, grid_ms=None):
         true_all.append(np.asarray(s.meta["ends"]) + offset)
         offset += s.duration_ms + 10 * args.tolerance        # no match across sequences
         spikes += n_sp
+        h_spikes += hidden_spikes(res, args.hidden)
         seconds += s.duration_ms * 1e-3
         if grid_ms:
             st = res.state(READOUT)
@@ -197,6 +253,10 @@ def score(args, params, samples, grid_ms=None):
             "n_true": sc.n_true, "n_detected": sc.n_detected, "n_matched": sc.n_matched,
             "false_alarms_per_s": (sc.n_detected - sc.n_matched) / seconds,
             "readout_spikes_per_neuron_per_s": spikes / seconds,
+            "hidden_spikes_per_neuron_per_s": h_spikes.sum() / (args.hidden * seconds) if args.hidden
+            else None,
+            "hidden_active": int(np.count_nonzero(h_spikes)) if args.hidden else None,
+            "hidden_max_spikes_per_s": h_spikes.max() / seconds if args.hidden else None,
             "loss_grid": float(np.mean(mse)) if mse else float("nan")}
 
 
@@ -300,18 +360,29 @@ def train(args, train_set, test_set, progress=False, log=print):
         train_s += time.perf_counter() - t0
         rec = {"epoch": epoch + 1, "loss": rec["loss"],
                "readout_rate_hz": rec["rate_hz"][READOUT], "lr": trainer.lr,
-               "train_seconds": time.perf_counter() - t0}
+               "train_seconds": time.perf_counter() - t0,
+               **({"hidden_rate_hz": rec["rate_hz"][HIDDEN]} if args.hidden else {})}
         if test_set is not None:
             m = score(args, trained_params(trainer), test_set, grid_ms=0.1)
             rec.update({"test_" + k: v for k, v in m.items()})
             log(f"epoch {epoch + 1:2d}: loss {rec['loss']:.4g} | held-out loss {m['loss_grid']:.4g} "
                 f"F1 {m['f1']:.3f} (P {m['precision']:.3f} R {m['recall']:.3f}) "
                 f"median |err| {m['median_abs_error_ms']:.2f} ms | "
-                f"{len(samples) / rec['train_seconds']:.2f} samples/s")
+                f"{len(samples) / rec['train_seconds']:.2f} samples/s" + hidden_note(rec, m))
         else:
-            log(f"epoch {epoch + 1:2d}: loss {rec['loss']:.4g}")
+            log(f"epoch {epoch + 1:2d}: loss {rec['loss']:.4g}" + hidden_note(rec))
         history.append(rec)
     return trainer, history, train_s
+
+
+def hidden_note(rec, m=None):
+    """The hidden layer's spikes per neuron per second in an epoch's log line ("" without one)."""
+    if "hidden_rate_hz" not in rec:
+        return ""
+    note = f" | hidden {rec['hidden_rate_hz']:.2f} spikes/neuron/s (training"
+    if m is not None:
+        note += f", {m['hidden_spikes_per_neuron_per_s']:.2f} held-out"
+    return note + ")"
 
 
 def parse_args(argv=None):
@@ -339,6 +410,24 @@ def parse_args(argv=None):
     p.add_argument("--v-init", type=float, default=0.5, help="initial read-out bucket weights")
     p.add_argument("--w-init", type=float, default=1.0, help="initial weight scale")
     p.add_argument("--threshold", type=float, default=0.5, help="detection threshold = read-out theta")
+    p.add_argument("--hidden", type=int, default=0,
+                   help="hidden SpikingGamma neurons between inputs and read-out (0: none)")
+    p.add_argument("--hidden-delays", default=None,
+                   help="delays of the input -> hidden projections (ms; default --delays)")
+    p.add_argument("--hidden-tau", default="3,3", help="hidden bucket time constants (ms)")
+    p.add_argument("--hidden-theta", type=float, default=1.0, help="hidden threshold theta")
+    p.add_argument("--hidden-bias", type=float, default=-0.2, help="initial hidden biases")
+    p.add_argument("--hidden-v-init", type=float, default=0.5, help="initial hidden bucket weights")
+    p.add_argument("--hidden-w-init", type=float, default=1.0,
+                   help="initial input -> hidden weight scale (sd times sqrt(fan-in))")
+    p.add_argument("--hidden-w-mean", type=float, default=0.0,
+                   help="initial input -> hidden weight mean times the fan-in")
+    p.add_argument("--hidden-out-w", type=float, default=2.0,
+                   help="initial hidden -> read-out weights (all equal)")
+    p.add_argument("--hidden-out-delay", type=float, default=0.0,
+                   help="delay of the hidden -> read-out projection (ms)")
+    p.add_argument("--direct", action="store_true",
+                   help="with --hidden: keep the input -> read-out projections too")
     p.add_argument("--rise", type=float, default=2.0, help="target: 0 at end - rise, 1 at end + rise")
     p.add_argument("--hold", type=float, default=8.0, help="target: 1 until end + hold (ms)")
     p.add_argument("--fall", type=float, default=4.0, help="target: back to 0 at end + hold + fall")
@@ -358,6 +447,23 @@ def parse_args(argv=None):
     if args.quick:
         args.train, args.test, args.epochs, args.duration, args.test_duration = 20, 10, 2, 300.0, 500.0
     return args
+
+
+def network_summary(args):
+    """One line describing the network."""
+    if not args.hidden:
+        return (f"network: {args.channels} inputs -> 1 read-out neuron "
+                f"(K = {len(floats(args.out_tau))}, tau {args.out_tau} ms) through delays "
+                f"{args.delays} ms; no hidden layer")
+    out = (f"1 read-out neuron (K = {len(floats(args.out_tau))}, tau {args.out_tau} ms, "
+           f"theta {args.threshold:g})")
+    text = (f"network: {args.channels} inputs -> {args.hidden} hidden neurons (K = "
+            f"{len(floats(args.hidden_tau))}, tau {args.hidden_tau} ms, theta {args.hidden_theta:g}) "
+            f"through delays {args.hidden_delays or args.delays} ms -> {out} through delay "
+            f"{args.hidden_out_delay:g} ms")
+    if args.direct:
+        text += f"; also inputs -> read-out through delays {args.delays} ms"
+    return text + "; all trained"
 
 
 def controls(args, params, n):
@@ -383,8 +489,7 @@ def main(argv=None):
           f"occurrences), {args.test} held-out sequences of {args.test_duration:g} ms "
           f"({args.test_occurrences} occurrences)")
     print(f"input rate inside the occurrences {r_in:.2f} Hz, outside {r_out:.2f} Hz")
-    print(f"network: {args.channels} inputs -> 1 read-out neuron (K = {len(floats(args.out_tau))}, "
-          f"tau {args.out_tau} ms) through delays {args.delays} ms; no hidden layer")
+    print(network_summary(args))
     trainer, history, train_s = train(args, train_set, test_set, progress=args.progress)
     untrained = {k[5:]: v for k, v in history[0].items() if k.startswith("test_")}
     params = trained_params(trainer)
@@ -408,8 +513,15 @@ def main(argv=None):
     for j, m in jitter.items():
         print(f"control, pattern spikes jittered (sd {j:g} ms): F1 {m['f1']:.3f} "
               f"(recall {m['recall']:.3f}, median |err| {m['median_abs_error_ms']:.2f} ms)")
-    print(f"spikes per neuron per second: no hidden layer; read-out "
-          f"{final['readout_spikes_per_neuron_per_s']:.2f} (held-out), inputs {args.rate:g}")
+    if args.hidden:
+        print(f"spikes per neuron per second: hidden {final['hidden_spikes_per_neuron_per_s']:.2f} "
+              f"(held-out; {history[-1]['hidden_rate_hz']:.2f} in the last training epoch; "
+              f"{final['hidden_active']} of {args.hidden} neurons spiked on held-out, the most "
+              f"active {final['hidden_max_spikes_per_s']:.2f}), read-out "
+              f"{final['readout_spikes_per_neuron_per_s']:.2f} (held-out), inputs {args.rate:g}")
+    else:
+        print(f"spikes per neuron per second: no hidden layer; read-out "
+              f"{final['readout_spikes_per_neuron_per_s']:.2f} (held-out), inputs {args.rate:g}")
     print(f"throughput: {samples_per_s:.2f} training samples/s ({args.duration:g} ms each; "
           f"{args.epochs * args.train} samples in {train_s:.1f} s), held-out evaluation with the "
           f"forward engine {args.test / eval_s:.1f} samples/s ({args.test_duration:g} ms each)")
@@ -427,7 +539,12 @@ def main(argv=None):
                "untrained_f1": untrained["f1"],
                "control_no_pattern_false_alarms_per_s": noise["false_alarms_per_s"]}
     metrics.update({f"control_jitter_{j:g}ms_f1": m["f1"] for j, m in jitter.items()})
-    metrics.update({"hidden_layer": False, "hidden_spikes_per_neuron_per_s": None,
+    metrics.update({"hidden_layer": bool(args.hidden), "hidden_neurons": args.hidden,
+                    "hidden_spikes_per_neuron_per_s": final["hidden_spikes_per_neuron_per_s"],
+                    "hidden_spikes_per_neuron_per_s_train_last_epoch":
+                        history[-1].get("hidden_rate_hz") if args.hidden else None,
+                    "hidden_active_neurons": final["hidden_active"],
+                    "hidden_max_spikes_per_neuron_per_s": final["hidden_max_spikes_per_s"],
                     "readout_spikes_per_neuron_per_s": final["readout_spikes_per_neuron_per_s"],
                     "input_rate_hz": args.rate, "input_rate_inside_hz": r_in,
                     "input_rate_outside_hz": r_out, "train_samples_per_s": samples_per_s,

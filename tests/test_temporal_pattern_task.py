@@ -1,7 +1,9 @@
 """The temporal pattern detection task (scripts/train_temporal_pattern.py) learns on a tiny version.
 
 A few short training sequences and one epoch: the trained read-out detects held-out
-pattern occurrences at their end, which the untrained network does not.
+pattern occurrences at their end, which the untrained network does not. The
+hidden-layer variant (--hidden N) trains both layers, its hidden neurons spike, and
+the spike rates it reports agree with the trainer's own counts.
 """
 import sys
 from pathlib import Path
@@ -37,3 +39,40 @@ def test_pulse_target_crosses_half_at_each_end():
     for e in (100.0, 250.0):
         assert np.interp(e, t, v) == 0.5
         assert np.interp(e + 5.0, t, v) == 1.0 and np.interp(e + 13.0, t, v) == 0.0
+
+
+def test_hidden_layer_variant_trains_spikes_and_reports_its_rate(tmp_path):
+    from eventsg.training import evaluate
+    argv = ["--hidden", "4", "--train", "4", "--test", "3", "--epochs", "1", "--duration", "200",
+            "--occurrences", "1", "--test-duration", "300", "--test-occurrences", "1,2",
+            "--control", "2", "--jitter", "5", "--out", str(tmp_path)]
+    args = task.parse_args(argv)
+    initial = task.build(args)
+    assert [p.post.name for p in initial.projections] == [task.HIDDEN] * 6 + [task.READOUT]
+    train_set = task.make_data(args, args.train, 0)[0]
+    test_set = task.held_out(args, args.test)
+    trainer, history, _ = task.train(args, train_set, None, log=lambda *a: None)
+    rate = history[-1]["hidden_rate_hz"]
+    assert np.isfinite(rate) and rate > 0
+    params = task.trained_params(trainer)
+    # the input -> hidden and hidden -> read-out weights and the hidden biases were trained
+    for proj, w in zip(initial.projections, params["W"]):
+        assert w.shape == proj.weights.shape and np.abs(w - proj.weights.toarray()).max() > 1e-6
+    assert np.abs(params["b"][task.HIDDEN] - args.hidden_bias).max() > 1e-9
+    # the forward engine with the trained parameters spikes exactly as the trainer without updates
+    m = task.score(args, params, test_set)
+    held = evaluate(trainer, task.with_target(test_set, args))["rate_hz"]
+    h = m["hidden_spikes_per_neuron_per_s"]
+    assert np.isfinite(h) and h > 0
+    assert np.isclose(h, held[task.HIDDEN]) and np.isclose(m["readout_spikes_per_neuron_per_s"],
+                                                            held[task.READOUT])
+    # the read-out hears the inputs only through the hidden layer
+    silent = {**params, "W": params["W"][:-1] + [np.zeros_like(params["W"][-1])]}
+    assert task.score(args, silent, test_set)["readout_spikes_per_neuron_per_s"] == 0
+    # the script's metrics report the hidden layer
+    metrics = task.main(argv)
+    assert metrics["hidden_layer"] is True and metrics["hidden_neurons"] == 4
+    assert np.isfinite(metrics["hidden_spikes_per_neuron_per_s"])
+    assert metrics["hidden_spikes_per_neuron_per_s"] > 0
+    saved = (tmp_path / "temporal_pattern_metrics.csv").read_text()
+    assert "hidden_spikes_per_neuron_per_s," in saved and "readout_spikes_per_neuron_per_s," in saved
