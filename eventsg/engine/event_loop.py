@@ -24,7 +24,7 @@ from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amp
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
 from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top_time
-from .propagator import advance_buckets, rate_set_cascade
+from .propagator import PROP_MODAL, advance_buckets, modal4_at, rate_set_cascade
 from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
                     C_REPLACED, C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, ST_BUFFER_FULL,
@@ -49,8 +49,15 @@ def advance_neuron(net, st, g, t):
     D = t - st.t_last[g]
     if D <= 0.0:
         return
-    z, v, cascade, E, work, zt = _neuron_views(net, st, g)
-    advance_buckets(cascade, z, st.drive[g], D, E, work, z)
+    s = net.nrn_rset[g]
+    if net.rset_method[s] == PROP_MODAL and net.nrn_K[g] == 4:
+        # the default cascade on flat arrays: no views in the delivery loop
+        b0 = net.nrn_bstart[g]
+        modal4_at(net.rates, net.rset_start[s], net.rset_V, net.rset_W, net.rset_mstart[s],
+                  net.rset_mult, net.rset_base[s], st.z, b0, st.drive[g], D, st.z, b0)
+    else:
+        z, v, cascade, E, work, zt = _neuron_views(net, st, g)
+        advance_buckets(cascade, z, st.drive[g], D, E, work, z)
     if st.h[g] > 0.0:
         st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
     st.t_last[g] = t

@@ -311,35 +311,39 @@ def _poisson_weights(x, K, p):
 
 
 @inline_kernel
-def _modal4(rates, V, W, mult, base, z0, drive, D, out):
+def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
     """The modal form of ``advance_buckets`` written out for K = 4 (the default cascade).
 
-    Same operations in the same order as the loops of the general case (so the same
-    result to the last bit), without their loop and index overhead.
+    Flat arrays with offsets, so the event engine's delivery loop needs no views:
+    the set's rates and multiples start at ``r0``, its V and W (row-major 4 x 4) at
+    ``m0``; the buckets at ``z[b0:b0 + 4]``, written to ``out[o0:o0 + 4]`` (may be
+    the same place). Same operations in the same order as the loops of the general
+    case (so the same result to the last bit), without their loop and index overhead.
     """
-    if mult[0] > 0:
+    if mult[r0] > 0:
         q = math.exp(-base * D)
-        d0 = _int_power(q, mult[0])
-        d1 = _int_power(q, mult[1])
-        d2 = _int_power(q, mult[2])
-        d3 = _int_power(q, mult[3])
+        d0 = _int_power(q, mult[r0])
+        d1 = _int_power(q, mult[r0 + 1])
+        d2 = _int_power(q, mult[r0 + 2])
+        d3 = _int_power(q, mult[r0 + 3])
     else:
-        d0 = math.exp(-rates[0] * D)
-        d1 = math.exp(-rates[1] * D)
-        d2 = math.exp(-rates[2] * D)
-        d3 = math.exp(-rates[3] * D)
-    y0 = z0[0] - drive
-    y1 = z0[1] - drive
-    y2 = z0[2] - drive
-    y3 = z0[3] - drive
-    c0 = d0 * (0.0 + W[0] * y0)
-    c1 = d1 * (0.0 + W[4] * y0 + W[5] * y1)
-    c2 = d2 * (0.0 + W[8] * y0 + W[9] * y1 + W[10] * y2)
-    c3 = d3 * (0.0 + W[12] * y0 + W[13] * y1 + W[14] * y2 + W[15] * y3)
-    out[3] = drive + (0.0 + V[12] * c0 + V[13] * c1 + V[14] * c2 + V[15] * c3)
-    out[2] = drive + (0.0 + V[8] * c0 + V[9] * c1 + V[10] * c2)
-    out[1] = drive + (0.0 + V[4] * c0 + V[5] * c1)
-    out[0] = drive + (0.0 + V[0] * c0)
+        d0 = math.exp(-rates[r0] * D)
+        d1 = math.exp(-rates[r0 + 1] * D)
+        d2 = math.exp(-rates[r0 + 2] * D)
+        d3 = math.exp(-rates[r0 + 3] * D)
+    y0 = z[b0] - drive
+    y1 = z[b0 + 1] - drive
+    y2 = z[b0 + 2] - drive
+    y3 = z[b0 + 3] - drive
+    c0 = d0 * (0.0 + W[m0] * y0)
+    c1 = d1 * (0.0 + W[m0 + 4] * y0 + W[m0 + 5] * y1)
+    c2 = d2 * (0.0 + W[m0 + 8] * y0 + W[m0 + 9] * y1 + W[m0 + 10] * y2)
+    c3 = d3 * (0.0 + W[m0 + 12] * y0 + W[m0 + 13] * y1 + W[m0 + 14] * y2 + W[m0 + 15] * y3)
+    out[o0 + 3] = drive + (0.0 + V[m0 + 12] * c0 + V[m0 + 13] * c1 + V[m0 + 14] * c2
+                           + V[m0 + 15] * c3)
+    out[o0 + 2] = drive + (0.0 + V[m0 + 8] * c0 + V[m0 + 9] * c1 + V[m0 + 10] * c2)
+    out[o0 + 1] = drive + (0.0 + V[m0 + 4] * c0 + V[m0 + 5] * c1)
+    out[o0] = drive + (0.0 + V[m0] * c0)
 
 
 @inline_kernel
@@ -358,7 +362,7 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
             out[k] = z0[k]
         return
     if method == PROP_MODAL and K == 4:
-        _modal4(rates, V, W, mult, base, z0, drive, D, out)
+        modal4_at(rates, 0, V, W, 0, mult, base, z0, 0, drive, D, out, 0)
     elif method == PROP_MODAL:
         # c = diag(e^{-lam D}) W (z0 - drive), then out = drive + V c. The decays go
         # into c first, so that the products below have no branch on the method.
