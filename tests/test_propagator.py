@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from eventsg.engine.propagator import (MAX_TERMS, advance_buckets, advance_row, make_cascade,
-                                       propagator)
+from eventsg.engine.propagator import (MAX_TERMS, TABLE_LEVELS, TABLE_REPEATS, advance_buckets,
+                                       advance_row, make_cascade, propagator)
 
 REL_TOL = 1e-12
 TINY = 1e-280          # entries below this are compared absolutely
@@ -368,6 +368,24 @@ def test_modal_form_for_geometric_time_constants(K):
         assert method == 1                                       # PROP_MODAL
         ref = drive + mpmath_reference(tau, D) @ (z0 - drive)
         assert np.abs(out - ref).max() <= REL_TOL * np.abs(z0 - drive).max()
+
+
+def test_series_power_table_for_sixteen_geometric_time_constants():
+    """K = 16, tau 1..8 ms: the eigenbasis is too ill-conditioned for the modal form,
+    so the series method advances by its power table (E(2^j h) products, then a
+    Taylor remainder); within 1e-12 of a 50-digit mpmath expm, including steps that
+    are exact multiples of h, and beyond the table's range (squaring takes over)."""
+    rng = np.random.default_rng(16)
+    tau = np.geomspace(1.0, 8.0, 16)
+    cascade = make_cascade(tau)
+    h = cascade[9]
+    assert int(cascade[3]) == 2 and cascade[8].size == TABLE_LEVELS * 16 * 16 and h == 0.5
+    for D in (1e-7, 0.2, h, 3 * h, 1.0 + 1e-9, 7.3, 100.0, 4096.0 * h + 0.1,
+              h * 2.0 ** TABLE_LEVELS * TABLE_REPEATS * 1.5):
+        z0, drive = rng.normal(0.0, 1.0, 16), float(rng.normal())
+        out, method = _advance(tau, z0, drive, D)
+        ref = drive + mpmath_reference(tau, D, dps=40) @ (z0 - drive)
+        assert np.abs(out - ref).max() <= REL_TOL * np.abs(z0 - drive).max(), D
 
 
 @pytest.mark.parametrize("regime", REGIMES)

@@ -32,6 +32,10 @@ class CompiledNetwork(NamedTuple):
     rset_W: np.ndarray           # float64, V^-1
     rset_mult: np.ndarray        # int64, laid out like rates: rate / base, or 0 (see rate_multiples)
     rset_base: np.ndarray        # float64 (n_rsets,), smallest rate of the set, 1/ms
+    rset_tstart: np.ndarray      # int64, offset of the set's power table in rset_table
+    rset_tlen: np.ndarray        # int64, its length (0: no table; see propagator.power_table)
+    rset_h: np.ndarray           # float64, the table's base step h, ms (0 without a table)
+    rset_table: np.ndarray       # float64, power tables of the series sets, flattened
     # per node (emitter)
     node_pop: np.ndarray         # int64, population index
     node_local: np.ndarray       # int64, index inside its population

@@ -3,12 +3,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.propagator import cascade_plan, rate_multiples
+from ..engine.propagator import cascade_plan, power_table, rate_multiples
 from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
 from ..model.sources import PoissonSource, SignalSource
 from .arrays import CompiledNetwork
+
+MAX_TABLE_ENTRIES = 8_000_000
+"""Most power-table entries (64 MB) a network keeps; further series sets use squaring."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ def compile_network(net, duration):
     v_parts, rate_parts, rset_start, rset_K = [], [], [], []
     rset_method, rset_mstart, V_parts, W_parts = [], [], [], []
     mult_parts, rset_base = [], []
+    table_parts, rset_tstart, rset_tlen, rset_h = [], [], [], []
+    n_table = 0
     n_buckets = n_rates = n_mat = 0
     for p in pops:
         if not isinstance(p, GammaPopulation):
@@ -89,6 +94,14 @@ def compile_network(net, duration):
             mult, base = rate_multiples(row)
             mult_parts.append(mult)
             rset_base.append(base)
+            table, h = power_table(row, method)
+            if n_table + table.size > MAX_TABLE_ENTRIES:
+                table, h = np.zeros(0), 0.0       # many distinct sets: the squaring path
+            rset_tstart.append(n_table)
+            rset_tlen.append(table.size)
+            rset_h.append(h)
+            table_parts.append(table)
+            n_table += table.size
             rset_method.append(method)
             rset_mstart.append(n_mat)
             V_parts.append(V.reshape(-1))
@@ -165,6 +178,8 @@ def compile_network(net, duration):
         rset_method=_i64(rset_method), rset_mstart=_i64(rset_mstart),
         rset_V=_f64(cat(V_parts)), rset_W=_f64(cat(W_parts)),
         rset_mult=_i64(cat(mult_parts)), rset_base=_f64(rset_base),
+        rset_tstart=_i64(rset_tstart), rset_tlen=_i64(rset_tlen), rset_h=_f64(rset_h),
+        rset_table=_f64(cat(table_parts) if table_parts else np.zeros(0)),
         node_pop=node_pop, node_local=node_local,
         pop_out_start=pop_out_start, pop_out_proj=_i64(pop_out_proj),
         proj_pulse=_i64(proj_pulse), proj_delay=_f64(proj_delay), proj_row_start=_i64(proj_row_start),
