@@ -20,7 +20,7 @@ margin without searching again.
 """
 import math
 
-from .jit import inline_kernel, kernel
+from .jit import inline_kernel
 
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
 from .propagator import advance_buckets
@@ -49,7 +49,7 @@ def safe_step(g, g1, g2):
     return (g1 + disc) / g2
 
 
-@kernel
+@inline_kernel          # a call would pass every array of the cascade as a struct of seven words
 def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                   z0, drive, r, h0, t0, t_from, t_end, max_steps, E, work, zt):
     """First time in [t_from, t_end] at which a spike rule holds.
