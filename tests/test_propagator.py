@@ -370,6 +370,21 @@ def test_modal_form_for_geometric_time_constants(K):
         assert np.abs(out - ref).max() <= REL_TOL * np.abs(z0 - drive).max()
 
 
+@pytest.mark.parametrize("tau", [[1.0, 2.0, 4.0, 8.0], [8.0, 4.0, 2.0, 1.0], [0.5, 1.5, 3.0, 6.0],
+                                 [1.0, 1.7, 3.1, 5.3]])
+def test_four_bucket_modal_updates_match_reference(tau):
+    """The written-out K = 4 modal update: doubling time constants (a chain of
+    squarings, both orders), other exact multiples (binary powering) and unrelated
+    rates (four exponentials), within 1e-12 of a 50-digit mpmath expm."""
+    rng = np.random.default_rng(4)
+    for D in (1e-4, 0.3, 1.0, 7.0, 40.0):
+        z0, drive = rng.normal(0.0, 1.0, 4), float(rng.normal())
+        out, method = _advance(tau, z0, drive, D)
+        assert method == 1
+        ref = drive + mpmath_reference(tau, D) @ (z0 - drive)
+        assert np.abs(out - ref).max() <= REL_TOL * np.abs(z0 - drive).max(), D
+
+
 def test_series_power_table_for_sixteen_geometric_time_constants():
     """K = 16, tau 1..8 ms: the eigenbasis is too ill-conditioned for the modal form,
     so the series method advances by its power table (E(2^j h) products, then a

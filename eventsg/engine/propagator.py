@@ -356,12 +356,25 @@ def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
     the same place). Same operations in the same order as the loops of the general
     case (so the same result to the last bit), without their loop and index overhead.
     """
-    if mult[r0] > 0:
+    m0_, m1_, m2_, m3_ = mult[r0], mult[r0 + 1], mult[r0 + 2], mult[r0 + 3]
+    if m0_ == 8 and m1_ == 4 and m2_ == 2 and m3_ == 1:
+        # time constants doubling down the cascade: a chain of squarings, the very
+        # products _int_power forms, without its loops
+        d3 = math.exp(-base * D)
+        d2 = d3 * d3
+        d1 = d2 * d2
+        d0 = d1 * d1
+    elif m0_ == 1 and m1_ == 2 and m2_ == 4 and m3_ == 8:
+        d0 = math.exp(-base * D)
+        d1 = d0 * d0
+        d2 = d1 * d1
+        d3 = d2 * d2
+    elif m0_ > 0:
         q = math.exp(-base * D)
-        d0 = _int_power(q, mult[r0])
-        d1 = _int_power(q, mult[r0 + 1])
-        d2 = _int_power(q, mult[r0 + 2])
-        d3 = _int_power(q, mult[r0 + 3])
+        d0 = _int_power(q, m0_)
+        d1 = _int_power(q, m1_)
+        d2 = _int_power(q, m2_)
+        d3 = _int_power(q, m3_)
     else:
         d0 = math.exp(-rates[r0] * D)
         d1 = math.exp(-rates[r0 + 1] * D)
