@@ -88,16 +88,19 @@ def _run(args):
     return 0
 
 
+def _epoch_scores(h, prefix):
+    """'loss L accuracy A' of one epoch's record (no accuracy for a loss without classes)."""
+    acc = h[prefix + "accuracy"]
+    return f"loss {h[prefix + 'loss']:.4f}" + (f" accuracy {acc:.3f}" if acc == acc else "")
+
+
 def _train(args):
     from .training import train_config
     _, history = train_config(args.config, epochs=args.epochs, progress=not args.quiet)
     for h in history:
         rates = ", ".join(f"{name} {rate:.3g} Hz" for name, rate in h["rate_hz"].items())
-        def scores(prefix):
-            acc = h[prefix + "accuracy"]
-            return f"loss {h[prefix + 'loss']:.4f}" + (f" accuracy {acc:.3f}" if acc == acc else "")
-        test = f" | test {scores('test_')}" if "test_loss" in h else ""
-        print(f"epoch {h['epoch']:3d}: {scores('')}{test} | spikes/neuron/s: {rates}")
+        test = f" | test {_epoch_scores(h, 'test_')}" if "test_loss" in h else ""
+        print(f"epoch {h['epoch']:3d}: {_epoch_scores(h, '')}{test} | spikes/neuron/s: {rates}")
     return 0
 
 

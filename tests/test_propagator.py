@@ -17,12 +17,13 @@ Pade/squaring path. Both transformations are exact in floating point.
 import math
 
 import mpmath
+import numba
 import numpy as np
 import pytest
 import scipy.linalg
 
 from eventsg.engine.propagator import (MAX_TERMS, TABLE_LEVELS, TABLE_REPEATS, advance_buckets,
-                                       advance_row, make_cascade, propagator)
+                                       advance_row, make_cascade, propagator, rate_set_cascade)
 
 REL_TOL = 1e-12
 TINY = 1e-280          # entries below this are compared absolutely
@@ -455,3 +456,38 @@ def test_too_many_buckets_raises():
 def test_bad_step_raises(D):
     with pytest.raises(ValueError, match="D"):
         propagator([1.0, 2.0], D)
+
+
+def test_power_tables_stop_at_their_budget_and_the_rest_use_squaring():
+    """Neurons with their own 16 time constants each: tables are built until
+    MAX_TABLE_ENTRIES (start-up and memory stay bounded); the remaining sets take
+    the squaring path, which agrees with the table path to 1e-12."""
+    import eventsg as esg
+    from eventsg.compile import compile_network
+    from eventsg.compile.compiler import MAX_TABLE_ENTRIES
+    n = MAX_TABLE_ENTRIES // (TABLE_LEVELS * 16 * 16) + 5
+    tau = np.geomspace(1.0, 8.0, 16) * (1.0 + 1e-3 * np.arange(n)[:, None])
+    net = esg.Network(seed=0)
+    net.add(esg.GammaPopulation(n=n, K=16, tau=tau, theta=0.1, name="g"))
+    compiled, _ = compile_network(net, 1.0)
+    tabled = compiled.rset_tlen > 0
+    assert compiled.rset_table.size <= MAX_TABLE_ENTRIES
+    assert tabled[0] and not tabled[-1] and tabled.sum() == n - 5
+    rng = np.random.default_rng(3)
+    z0, drive = rng.normal(0.0, 1.0, 16), 0.2
+    work = np.zeros((16, MAX_TERMS + 1))
+    for D in (0.3, 7.0, 60.0):
+        out_sq, out_tab = np.zeros(16), np.zeros(16)
+        size = _advance_rate_set(compiled, n - 1, z0, drive, D, np.zeros((16, 16)), work, out_sq)
+        assert size == 0                                  # no table: squaring
+        advance_buckets(make_cascade(tau[-1]), z0, drive, D, np.zeros((16, 16)), work, out_tab)
+        assert np.abs(out_sq - out_tab).max() <= REL_TOL * np.abs(z0 - drive).max()
+
+
+@numba.njit
+def _advance_rate_set(net, s, z0, drive, D, E, work, out):
+    """advance_buckets with rate set s of a CompiledNetwork; returns its table's size.
+    (Inside compiled code: the kernels' views are not meant to be returned to Python.)"""
+    cascade = rate_set_cascade(net, s)
+    advance_buckets(cascade, z0, drive, D, E, work, out)
+    return cascade[8].size

@@ -3,15 +3,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.propagator import cascade_plan, power_table, rate_multiples
+from ..engine.propagator import TABLE_LEVELS, cascade_plan, power_table, rate_multiples
 from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
 from ..model.sources import PoissonSource, SignalSource
 from .arrays import CompiledNetwork
 
-MAX_TABLE_ENTRIES = 8_000_000
-"""Most power-table entries (64 MB) a network keeps; further series sets use squaring."""
+MAX_TABLE_ENTRIES = 1_000_000
+"""Most power-table entries (8 MB) a network keeps; further series sets use squaring.
+
+Building a table takes 0.1-1 ms per rate set, so the bound also caps the start-up
+cost of populations whose neurons each have their own time constants."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,9 @@ def compile_network(net, duration):
             mult, base = rate_multiples(row)
             mult_parts.append(mult)
             rset_base.append(base)
-            table, h = power_table(row, method)
-            if n_table + table.size > MAX_TABLE_ENTRIES:
+            if n_table + TABLE_LEVELS * p.K * p.K <= MAX_TABLE_ENTRIES:
+                table, h = power_table(row, method)
+            else:
                 table, h = np.zeros(0), 0.0       # many distinct sets: the squaring path
             rset_tstart.append(n_table)
             rset_tlen.append(table.size)

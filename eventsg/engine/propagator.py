@@ -399,8 +399,9 @@ def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
 def advance_buckets(cascade, z0, drive, D, E, work, out):
     """Buckets ``D`` ms after they were ``z0`` under constant ``drive`` (into ``out``).
 
-    ``cascade = (rates, center, spread, method, V, W, mult, base)`` as laid out by
-    the compiler (see ``make_cascade``; V and W flattened row-major to (K*K,));
+    ``cascade = (rates, center, spread, method, V, W, mult, base, table, h)`` as laid
+    out by the compiler (see ``make_cascade``; V and W flattened row-major to (K*K,),
+    ``table`` and ``h`` as ``power_table`` gives them);
     E and work are scratch as for ``fill_propagator``.
     ``out`` may be ``z0`` itself.
     """
