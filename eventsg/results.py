@@ -47,6 +47,8 @@ class RunStats:
     compile_s: float             # building the flat arrays, s
     jit_s: float                 # compiling the kernels or loading them from Numba's cache, s
     wall_s: float                # kernel time, s (without jit_s)
+    unchecked_inputs: int = 0    # synaptic events that fit in a silent target's margins
+    #                              (applied, or kept pending, without a check or search)
 
     @property
     def synaptic_events_per_s(self):

@@ -12,9 +12,9 @@ from .engine.event_loop import run_events
 from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
 from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
-                           C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, ST_BUFFER_FULL, ST_DONE,
-                           ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES,
-                           make_recorder, make_state)
+                           C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, C_UNCHECKED, ST_BUFFER_FULL,
+                           ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS,
+                           ST_RUNAWAY_SPIKES, make_recorder, make_state)
 from .errors import RunawayError, SimulationError
 from .model.population import GammaPopulation
 from .model.validation import check_count, check_scalar, fail
@@ -156,7 +156,8 @@ def run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall_s):
                     replaced_predictions=int(ctr[C_REPLACED]), synaptic_events=int(ctr[C_SYNAPTIC]),
                     spikes=int(ctr[C_SPIKES]), input_events=int(ctr[C_INPUTS]),
                     searches=int(ctr[C_SEARCHES]), continuations=int(ctr[C_CONTINUATIONS]),
-                    compile_s=compile_s, jit_s=jit_s, wall_s=wall_s)
+                    compile_s=compile_s, jit_s=jit_s, wall_s=wall_s,
+                    unchecked_inputs=int(ctr[C_UNCHECKED]))
 
 
 def _jit_seconds(kernel, *args):

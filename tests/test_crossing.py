@@ -57,9 +57,9 @@ def kernel_search(st, t_from, t_end, max_steps):
     E = np.zeros((K, K))
     work = np.zeros((K, max(K, prop.MAX_TERMS + 1)))
     zt = np.zeros(K)
-    status, t, _margin = _FIND(*_cascade_args(tau), st["v"], st["bias"], st["theta0"],
-                               1.0 / st["tau_h"], st["z0"], st["drive"], st["r"], st["h0"],
-                               st["t0"], t_from, t_end, max_steps, E, work, zt)
+    status, t, _up, _down = _FIND(*_cascade_args(tau), st["v"], st["bias"], st["theta0"],
+                                  1.0 / st["tau_h"], st["z0"], st["drive"], st["r"], st["h0"],
+                                  st["t0"], t_from, t_end, max_steps, E, work, zt)
     return int(status), float(t)
 
 

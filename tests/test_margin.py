@@ -1,9 +1,12 @@
-"""The silence margin of the crossing search (eventsg.engine.crossing).
+"""The silence margins of the crossing search (eventsg.engine.crossing).
 
-When ``find_crossing`` proves that a neuron never reaches a level, it returns a
-margin: any later inputs whose bounds |w| sum|v| (pulses) or |dI| sum|v| (drive
-steps) add up to less than it must leave the neuron silent. Checked here against
-a dense evaluation of the perturbed trajectory with scipy's expm.
+When ``find_crossing`` proves that a neuron never reaches a level, it returns two
+margins: how far later inputs may push the signal up, and how far down, and leave
+the neuron silent. An input of signed size s (a pulse w or a drive step dI)
+pushes x up by at most s+ V+ + s- V- and down by at most s+ V- + s- V+ (V+- the
+sums of the positive and negative bucket weights); ``input_fits`` spends the
+margins by those amounts. Checked here against a dense evaluation of the
+perturbed trajectory with scipy's expm, with inputs at random later times.
 """
 import numpy as np
 import pytest
@@ -26,16 +29,6 @@ def _trajectory(tau, v, bias, z0, drive, times):
     return bias + (drive + E @ (z0 - drive)) @ v
 
 
-def _stepped_trajectory(tau, v, bias, z0, drive, step, n):
-    """x at 0, step, ..., n * step ms: expm of one step, applied n times."""
-    E = scipy.linalg.expm(_cascade_matrix(tau) * step)
-    dz, xs = z0 - drive, []
-    for _ in range(n + 1):
-        xs.append(bias + v @ (drive + dz))
-        dz = E @ dz
-    return np.array(xs)
-
-
 def _search(tau, v, bias, theta0, z0, drive, r):
     K = len(tau)
     return crossing.find_crossing(prop.make_cascade(tau), v, bias, theta0, 1.0 / 50.0,
@@ -44,46 +37,96 @@ def _search(tau, v, bias, theta0, z0, drive, r):
                                   np.zeros(K))
 
 
-def test_perturbations_inside_the_margin_keep_the_neuron_silent():
-    rng = np.random.default_rng(7)
+def _pushes(s, v):
+    """Most an input of signed size s moves x up, and down (the module docstring)."""
+    v_pos, v_neg = np.maximum(v, 0.0).sum(), np.maximum(-v, 0.0).sum()
+    sp, sm = max(s, 0.0), max(-s, 0.0)
+    return sp * v_pos + sm * v_neg, sp * v_neg + sm * v_pos
+
+
+def _perturbed_signal(tau, v, bias, z0, drive, inputs, t_max, step):
+    """x on a grid of ``step`` ms from 0 to t_max, with ``inputs`` = [(t, kind, s)]
+    applied at grid times (kind "pulse": bucket 1 jumps by s; "drive": drive jumps)."""
+    E = scipy.linalg.expm(_cascade_matrix(tau) * step)
+    z, d, xs = z0.astype(float).copy(), drive, []
+    at = {int(round(t / step)): (kind, s_) for t, kind, s_ in inputs}
+    for i in range(int(round(t_max / step)) + 1):
+        if i in at:
+            kind, s_ = at[i]
+            if kind == "pulse":
+                z[0] += s_
+            else:
+                d += s_
+        xs.append(bias + v @ z)
+        z = d + E @ (z - d)
+    return np.array(xs)
+
+
+@pytest.mark.parametrize("v_sign", ["mixed", "non-negative"])
+def test_perturbations_inside_the_margins_keep_the_neuron_silent(v_sign):
+    rng = np.random.default_rng(7 if v_sign == "mixed" else 8)
     checked = 0
-    for _ in range(400):
+    for _ in range(300):
         K = int(rng.integers(1, 5))
         tau = np.sort(rng.uniform(0.5, 10.0, K))
         v = rng.normal(0.5, 0.5, K)
+        if v_sign == "non-negative":
+            v = np.abs(v)
         theta0 = rng.uniform(0.05, 0.3)
         r = float(rng.choice([0.0, rng.uniform(0.0, 1.0)]))
         z0 = rng.uniform(0.0, 1.0, K)
         drive = rng.uniform(0.0, 1.0)
         bias = r - float(v @ z0) + rng.uniform(-0.5 * theta0, 0.5 * theta0)
-        status, _, margin = _search(tau, v, 0.0 + bias, theta0, z0, drive, r)
-        if status != crossing.NEVER or margin <= 0.0:
+        status, _, up, down = _search(tau, v, 0.0 + bias, theta0, z0, drive, r)
+        if status != crossing.NEVER or up <= 0.0 or down <= 0.0:
             continue
+        if r == 0.0:
+            assert down == np.inf, "no level below when r = 0"
         checked += 1
-        vabs = np.abs(v).sum()
-        # spend 99% of the margin on a pulse into bucket 1 and a drive step
-        share = rng.uniform(0.0, 1.0)
-        w = rng.choice([-1.0, 1.0]) * 0.99 * margin * share / vabs
-        dI = rng.choice([-1.0, 1.0]) * 0.99 * margin * (1.0 - share) / vabs
-        z1 = z0.copy()
-        z1[0] += w
-        x = np.concatenate([_stepped_trajectory(tau, v, bias, z1, drive + dI, 0.05, 400),
-                            _stepped_trajectory(tau, v, bias, z1, drive + dI, 10.0, 200)])
+        # random inputs at later grid times; keep those that fit, as input_fits does,
+        # aiming to spend each margin almost whole
+        inputs, left = [], [up, down]
+        for t in np.sort(rng.choice(np.arange(1, 400), 6, replace=False)) * 0.05:
+            sign = rng.choice([-1.0, 1.0])
+            room = min(left[0] if sign > 0 else left[1], 10.0)
+            size = sign * rng.uniform(0.3, 1.0) * room / max(np.abs(v).sum(), 1e-12)
+            push_up, push_down = _pushes(size, v)
+            if push_up < left[0] and push_down < left[1]:
+                left = [left[0] - push_up, left[1] - push_down]
+                inputs.append((t, rng.choice(["pulse", "drive"]), size))
+        x = _perturbed_signal(tau, v, bias, z0, drive, inputs, 400 * 0.05 + 100.0, 0.05)
         assert np.all(x < r + theta0), "perturbed signal reached the up level"
         if r > (1.0 + GATE_EPS) * theta0:
             assert np.all(x > r - theta0), "perturbed signal reached the down level"
         elif r > 0.0:
             assert np.all(x > 0.0), "perturbed signal reached the floor"
-    assert checked >= 50, f"only {checked} silent states were generated"
+    assert checked >= 40, f"only {checked} silent states were generated"
+
+
+def test_input_fits_spends_the_margins_by_sign():
+    margins = np.array([[0.3, 0.2]])
+    v_pos, v_neg = 0.5, 0.1
+    assert crossing.input_fits(margins, 0, 0.4, v_pos, v_neg)       # up 0.2, down 0.04
+    assert margins[0] == pytest.approx([0.1, 0.16])
+    assert not crossing.input_fits(margins, 0, 0.4, v_pos, v_neg)   # up 0.2 > 0.1: no change
+    assert margins[0] == pytest.approx([0.1, 0.16])
+    assert crossing.input_fits(margins, 0, -0.3, v_pos, v_neg)      # up 0.03, down 0.15
+    assert margins[0] == pytest.approx([0.07, 0.01])
+    only_up = np.array([[0.1, np.inf]])                               # r = 0: no level below
+    assert crossing.input_fits(only_up, 0, -1e6, 1.0, 0.0)          # inhibition is free
+    assert only_up[0, 0] == 0.1
 
 
 @pytest.mark.parametrize("outside", [1.02, 1.5])
 def test_margin_is_not_far_too_small(outside):
-    """The margin is tight enough to matter: a push a little beyond it can fire."""
+    """The margins are tight enough to matter: a push a little beyond one can fire."""
     tau, v, theta0 = [2.0], np.array([1.0]), 0.1
     z0, drive, r = np.array([0.3]), 0.3, 0.3          # x sits at r, at rest
-    status, _, margin = _search(tau, v, 0.0, theta0, z0, drive, r)
+    status, _, up, down = _search(tau, v, 0.0, theta0, z0, drive, r)
     assert status == crossing.NEVER
-    assert margin == pytest.approx(theta0, rel=1e-9)
-    x = _trajectory(tau, v, 0.0, z0, drive + outside * margin, [0.0, 50.0])
+    assert up == pytest.approx(theta0, rel=1e-9)
+    assert down == pytest.approx(theta0, rel=1e-9)
+    x = _trajectory(tau, v, 0.0, z0, drive + outside * up, [0.0, 50.0])
     assert x[-1] >= r + theta0
+    x = _trajectory(tau, v, 0.0, z0, drive - outside * down, [0.0, 50.0])
+    assert x[-1] <= r - theta0

@@ -18,7 +18,8 @@ class CompiledNetwork(NamedTuple):
     nrn_theta0: np.ndarray       # float64, > 0
     nrn_inv_tau_h: np.ndarray    # float64, 1/ms
     nrn_beta: np.ndarray         # float64, >= 0
-    nrn_vabs: np.ndarray         # float64, sum_k |v_k|: most a unit input moves x
+    nrn_vpos: np.ndarray         # float64, sum_k max(v_k, 0): most a unit input moves x up
+    nrn_vneg: np.ndarray         # float64, sum_k max(-v_k, 0): ... and down (crossing.py)
     nrn_rset: np.ndarray         # int64, index of its rate set (time constants)
     v: np.ndarray                # float64 (total buckets,), bucket weights
     rates: np.ndarray            # float64, 1/tau per bucket, 1/ms, laid out by rate set
@@ -46,6 +47,8 @@ class CompiledNetwork(NamedTuple):
     proj_pulse: np.ndarray       # int64, 1 = pulse coding, 0 = delta
     proj_delay: np.ndarray       # float64, delay in ms, or -1 for per-synapse delays
     proj_row_start: np.ndarray   # int64, offset of its rows into syn_indptr
+    proj_lazy_rset: np.ndarray   # int64, the one modal rate set of all its targets, or -1:
+    #                              inputs to silent targets may wait as pending modal terms
     # synapses, CSR per projection (rows by presynaptic local index)
     syn_indptr: np.ndarray       # int64
     syn_target: np.ndarray       # int64, global gamma neuron

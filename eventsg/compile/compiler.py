@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.propagator import TABLE_LEVELS, cascade_plan, power_table, rate_multiples
+from ..engine.propagator import PROP_MODAL, TABLE_LEVELS, cascade_plan, power_table, rate_multiples
 from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
@@ -70,13 +70,14 @@ def compile_network(net, duration):
 
     # neurons
     K_list, bstart = [], []
-    bias, theta0, inv_tau_h, beta, rset_of, vabs = [], [], [], [], [], []
+    bias, theta0, inv_tau_h, beta, rset_of, vpos, vneg = [], [], [], [], [], [], []
     v_parts, rate_parts, rset_start, rset_K = [], [], [], []
     rset_method, rset_mstart, V_parts, W_parts = [], [], [], []
     mult_parts, rset_base = [], []
     table_parts, rset_tstart, rset_tlen, rset_h = [], [], [], []
     n_table = 0
     n_buckets = n_rates = n_mat = 0
+    shared_modal_set = {}                     # population -> its one modal rate set
     for p in pops:
         if not isinstance(p, GammaPopulation):
             continue
@@ -111,12 +112,15 @@ def compile_network(net, duration):
             V_parts.append(V.reshape(-1))
             W_parts.append(W.reshape(-1))
             n_mat += p.K * p.K
+        if p.tau_shared and rset_method[first_set] == PROP_MODAL:
+            shared_modal_set[id(p)] = first_set
         K_list.append(np.full(p.n, p.K))
         bstart.append(n_buckets + p.K * np.arange(p.n))
         n_buckets += p.n * p.K
         rset_of.append(first_set + which)
         v_parts.append(p.v_per_neuron().reshape(-1))
-        vabs.append(np.abs(p.v_per_neuron()).sum(axis=1))
+        vpos.append(np.maximum(p.v_per_neuron(), 0.0).sum(axis=1))
+        vneg.append(np.maximum(-p.v_per_neuron(), 0.0).sum(axis=1))
         bias.append(np.broadcast_to(p.bias, (p.n,)))
         theta0.append(np.broadcast_to(p.theta, (p.n,)))
         inv_tau_h.append(np.full(p.n, 1.0 / p.tau_h))
@@ -135,7 +139,7 @@ def compile_network(net, duration):
     pop_out_start[1:] = np.cumsum([len(lst) for lst in out_lists])
     pop_out_proj = [k for lst in out_lists for k in lst]
     indptr_parts, target_parts, weight_parts, delay_parts = [], [], [], []
-    proj_pulse, proj_delay, proj_row_start = [], [], []
+    proj_pulse, proj_delay, proj_row_start, proj_lazy_rset = [], [], [], []
     n_syn = n_rows = 0
     for proj in net.projections:
         W = proj.weights
@@ -155,6 +159,7 @@ def compile_network(net, duration):
                           and not isinstance(proj.pre, GammaPopulation) else 0)
         proj_delay.append(-1.0 if proj.per_synapse_delay else proj.delay)
         proj_row_start.append(n_rows)
+        proj_lazy_rset.append(shared_modal_set.get(id(proj.post), -1))
         n_rows += W.shape[0] + 1
         n_syn += W.nnz
 
@@ -173,8 +178,8 @@ def compile_network(net, duration):
     cat = np.concatenate
     compiled = CompiledNetwork(
         nrn_K=_i64(cat(K_list)), nrn_bstart=_i64(cat(bstart)), nrn_bias=_f64(cat(bias)),
-        nrn_theta0=_f64(cat(theta0)),
-        nrn_vabs=_f64(cat(vabs)), nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
+        nrn_theta0=_f64(cat(theta0)), nrn_vpos=_f64(cat(vpos)), nrn_vneg=_f64(cat(vneg)),
+        nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
         nrn_rset=_i64(cat(rset_of)), v=_f64(cat(v_parts)), rates=_f64(cat(rate_parts)),
         rset_start=_i64(rset_start), rset_K=_i64(rset_K),
         rset_center=_f64([0.5 * (r.max() + r.min()) for r in rate_parts]),
@@ -187,6 +192,7 @@ def compile_network(net, duration):
         node_pop=node_pop, node_local=node_local,
         pop_out_start=pop_out_start, pop_out_proj=_i64(pop_out_proj),
         proj_pulse=_i64(proj_pulse), proj_delay=_f64(proj_delay), proj_row_start=_i64(proj_row_start),
+        proj_lazy_rset=_i64(proj_lazy_rset),
         syn_indptr=_i64(cat(indptr_parts) if indptr_parts else np.zeros(0)),
         syn_target=_i64(cat(target_parts) if target_parts else np.zeros(0)),
         syn_weight=_f64(cat(weight_parts) if weight_parts else np.zeros(0)),

@@ -12,11 +12,16 @@ crossing quadratically from below. It stops when a level is out of reach forever
 (the caller schedules a continuation).
 
 When the ranges at ``t_from`` itself prove that no level will ever be reached,
-the search also returns by how much the signal could be pushed (up or down, at
-all later times) and still reach none: a pulse ``w`` or a drive step ``dI`` moves x by at most
-``|w| sum|v|`` or ``|dI| sum|v|`` at every later time (the propagator is
-non-negative with row sums <= 1), so the caller can apply inputs smaller than that
-margin without searching again.
+the search also returns by how much the signal could be pushed up, and by how
+much down, at all later times and still reach none (two margins; the one below
+is infinite when r = 0, where no lower level exists). A pulse ``w`` or a drive
+step ``dI`` of size s moves every bucket, at every later time, by an amount
+between 0 and s (the propagator is non-negative with row sums <= 1), so it moves
+x up by at most ``s+ V+ + s- V-`` and down by at most ``s+ V- + s- V+``, with
+``s+ = max(s, 0)``, ``s- = max(-s, 0)``, ``V+ = sum max(v, 0)`` and
+``V- = sum max(-v, 0)``. The caller can apply inputs whose pushes fit in the
+margins without searching again (``input_fits``); with v >= 0, excitatory input
+never spends the margin below, nor inhibitory input the margin above.
 """
 import math
 
@@ -58,8 +63,8 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
     ``propagator.advance_buckets``. The neuron's state is ``z0`` (buckets), ``drive`` and threshold adaptation
     ``h0`` at time ``t0`` (ms), with ``r`` transmitted. Returns ``(status, t)``:
     status UP / DOWN / FLOOR with the crossing time, NEVER, CONTINUE with the time
-    to resume from, or NONFINITE; and the margin (see the module docstring; 0 when
-    there is no proof).
+    to resume from, or NONFINITE; and the margins above and below (see the module
+    docstring; 0 when there is no proof).
     """
     K = z0.shape[0]
     rates = cascade[0]
@@ -92,7 +97,7 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
             gain_rate += abs(v[k]) * rates[k]
             prev = zk
         if not (math.isfinite(x) and math.isfinite(dx)):
-            return NONFINITE, t, 0.0
+            return NONFINITE, t, 0.0, 0.0
         x_hi = bias
         x_lo = bias
         dx_hi = 0.0
@@ -114,13 +119,13 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
 
         up_level = r + theta
         if x >= up_level:
-            return UP, t, 0.0
+            return UP, t, 0.0, 0.0
         has_lower = r > 0.0
         gate_open = r > (1.0 + GATE_EPS) * theta
         if has_lower:
             lower = r - theta if gate_open else 0.0
             if x <= lower:
-                return (DOWN if gate_open else FLOOR), t, 0.0
+                return (DOWN if gate_open else FLOOR), t, 0.0, 0.0
 
         up_open = x_hi >= r + theta0
         low_open = False
@@ -135,14 +140,15 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
         if not up_open and not low_open:
             if t != t_from:
                 # proven from a later point only: the steps before it leave no margin
-                return NEVER, t, 0.0
-            margin = r + theta0 - x_hi
+                return NEVER, t, 0.0, 0.0
+            # keep well clear of rounding in the state updates the margins will cover
+            slack = 1e-12 * (1.0 + abs(r) + theta0 + abs(x_hi) + abs(x_lo))
+            margin_up = max(r + theta0 - x_hi - slack, 0.0)
+            margin_down = math.inf
             if has_lower:
-                low_margin = x_lo - (r - theta0) if r > (1.0 + GATE_EPS) * theta0 else x_lo
-                margin = min(margin, low_margin)
-            # keep well clear of rounding in the state updates the margin will cover
-            margin -= 1e-12 * (1.0 + abs(r) + theta0 + abs(x_hi) + abs(x_lo))
-            return NEVER, t, max(margin, 0.0)
+                low = x_lo - (r - theta0) if r > (1.0 + GATE_EPS) * theta0 else x_lo
+                margin_down = max(low - slack, 0.0)
+            return NEVER, t, margin_up, margin_down
 
         step = math.inf
         limiter = NEVER
@@ -169,9 +175,29 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                     step = s_gate
                     limiter = CONTINUE
         if t + step > t_end:
-            return NEVER, t, 0.0
+            return NEVER, t, 0.0, 0.0
         if limiter != CONTINUE and step <= TIME_RTOL * max(1.0, abs(t)):
             # converged from below onto the crossing of the nearest level
-            return limiter, t + step, 0.0
+            return limiter, t + step, 0.0, 0.0
         t += step
-    return CONTINUE, t, 0.0
+    return CONTINUE, t, 0.0, 0.0
+
+
+@inline_kernel
+def input_fits(margins, g, s, v_pos, v_neg):
+    """Spend neuron g's margins (``margins[g, 0]`` above, ``margins[g, 1]`` below) on an
+    input of signed size s; False, spending nothing, if it does not fit.
+
+    v_pos, v_neg: the neuron's sum max(v, 0) and sum max(-v, 0).
+    """
+    if s >= 0.0:
+        up = s * v_pos
+        down = s * v_neg
+    else:
+        up = -s * v_neg
+        down = -s * v_pos
+    if margins[g, 0] > up and margins[g, 1] > down:
+        margins[g, 0] -= up
+        margins[g, 1] -= down
+        return True
+    return False

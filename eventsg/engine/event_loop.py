@@ -11,15 +11,18 @@ Order of work at one time t (documented, bit-for-bit reproducible):
    delay are arrivals at t, and steps 2-3 repeat).
 Deliveries wait in the event queue; each neuron has at most one prediction (its
 next crossing, or the time its search resumes) in the prediction heap, replaced
-whenever the neuron is touched. A neuron proven silent forever keeps a margin
-(see crossing.py): inputs that fit in it are applied without a check (step 3).
+whenever the neuron is touched. A neuron proven silent forever keeps margins
+(see crossing.py): inputs that fit in them are applied without a check (step 3),
+and into a modal cascade they wait as pending terms (pending.py) until the
+neuron's state is next needed.
 Sample times record the state after everything at that time.
 """
 import math
 
 import numpy as np
 
-from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing
+from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing, input_fits
+from .pending import add_pending, flush_pending, pending_into, row_factors
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
@@ -27,8 +30,9 @@ from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top_time
 from .propagator import PROP_MODAL, advance_buckets, modal4_at, rate_set_cascade
 from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
-                    C_REPLACED, C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, ST_BUFFER_FULL,
-                    ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES)
+                    C_REPLACED, C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, C_UNCHECKED,
+                    ST_BUFFER_FULL, ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS,
+                    ST_RUNAWAY_SPIKES)
 
 EV_DELIVER = 0
 """The one kind of event in the queue: a spike reaching a projection's row."""
@@ -47,8 +51,15 @@ def _neuron_views(net, st, g):
 def advance_neuron(net, st, g, t):
     """Move neuron g's stored state exactly to time t (ms) >= its t_last."""
     D = t - st.t_last[g]
-    if D <= 0.0:
-        return
+    if D > 0.0:
+        _advance_stored(net, st, g, t, D)
+    if st.has_pend[g] == 1:
+        flush_pending(net, st, g, t)
+
+
+@inline_kernel
+def _advance_stored(net, st, g, t, D):
+    """advance_neuron without the pending inputs: D = t - t_last > 0 (ms)."""
     s = net.nrn_rset[g]
     if net.rset_method[s] == PROP_MODAL and net.nrn_K[g] == 4:
         # the default cascade on flat arrays: no views in the delivery loop
@@ -61,6 +72,14 @@ def advance_neuron(net, st, g, t):
     if st.h[g] > 0.0:
         st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
     st.t_last[g] = t
+
+
+@inline_kernel
+def _needs_check(st, g):
+    """Neuron g loses its margins and is checked once the arrivals at this time are done."""
+    st.margin[g, 0] = 0.0
+    st.margin[g, 1] = 0.0
+    _mark_dirty(st, g)
 
 
 @inline_kernel
@@ -88,6 +107,16 @@ def _emit(net, q, node, t, amp):
         queue_push(q, t + d, ARRIVAL, EV_DELIVER, node, p, start, amp, t)
 
 
+@inline_kernel
+def _apply_input(net, st, g, t, w, pulse):
+    """Neuron g, advanced to t (ms), takes an input of size w: bucket 1 or drive jumps."""
+    advance_neuron(net, st, g, t)
+    if pulse:
+        st.z[net.nrn_bstart[g]] += w
+    else:
+        st.drive[g] += w
+
+
 @kernel
 def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     """Apply one delivery event: all synapses of the row (or its delay group).
@@ -104,29 +133,39 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     pulse = net.proj_pulse[p] == 1
     k = start
     d0 = net.syn_delay[start]
-    while k < end and (uniform or net.syn_delay[k] == d0):
-        g = net.syn_target[k]
-        advance_neuron(net, st, g, t)
-        w = net.syn_weight[k] * amp
-        if pulse:
-            st.z[net.nrn_bstart[g]] += w
-        else:
-            st.drive[g] += w
-        shift = abs(w) * net.nrn_vabs[g]
-        if st.margin[g] > shift:
-            # proven silent forever, and this input cannot change that: no check
-            st.margin[g] -= shift
-        else:
-            st.margin[g] = 0.0
-            _mark_dirty(st, g)
-        k += 1
+    unchecked = 0
+    lazy_set = -1 if lrn is not None else net.proj_lazy_rset[p]
+    if lazy_set >= 0:
+        # targets proven silent take the input as pending modal terms (pending.py)
+        row_factors(net, st, lazy_set, t, pulse)
+        K = net.rset_K[lazy_set]
+        while k < end and (uniform or net.syn_delay[k] == d0):
+            g = net.syn_target[k]
+            w = net.syn_weight[k] * amp
+            if input_fits(st.margin, g, w, net.nrn_vpos[g], net.nrn_vneg[g]):
+                add_pending(net, st, g, K, w, pulse)
+                unchecked += 1
+            else:
+                _apply_input(net, st, g, t, w, pulse)
+                _needs_check(st, g)
+            k += 1
+    else:
+        while k < end and (uniform or net.syn_delay[k] == d0):
+            g = net.syn_target[k]
+            w = net.syn_weight[k] * amp
+            _apply_input(net, st, g, t, w, pulse)
+            # proven silent forever, and an input that fits in the margins cannot change that
+            if input_fits(st.margin, g, w, net.nrn_vpos[g], net.nrn_vneg[g]):
+                unchecked += 1
+            else:
+                _needs_check(st, g)
+            k += 1
     st.ctr[C_SYNAPTIC] += k - start
+    st.ctr[C_UNCHECKED] += unchecked
     if lrn is not None:
         if lrn.proj_learn[p] == 1 and learn_after_arrival(net, st, lrn, p, row, t, amp):
             for i in range(start, end):
-                g = net.syn_target[i]
-                st.margin[g] = 0.0
-                _mark_dirty(st, g)
+                _needs_check(st, net.syn_target[i])
     if k < end:
         queue_push(q, t_emit + net.syn_delay[k], ARRIVAL, EV_DELIVER, node, p, k, amp, t_emit)
 
@@ -145,7 +184,6 @@ def fire(net, st, q, g, t, kind, at_crossing):
     else:
         st.r[g] = x if x > 0.0 else 0.0
     st.h[g] += adapted_increment(net.nrn_beta[g], a)
-    st.margin[g] = 0.0
     i = st.ctr[C_SPIKES_BUFFERED]
     st.spk_t[i] = t
     st.spk_neuron[i] = g
@@ -153,7 +191,7 @@ def fire(net, st, q, g, t, kind, at_crossing):
     st.ctr[C_SPIKES_BUFFERED] = i + 1
     st.ctr[C_SPIKES] += 1
     _emit(net, q, net.node_pop.shape[0] - net.nrn_K.shape[0] + g, t, a)
-    _mark_dirty(st, g)
+    _needs_check(st, g)
 
 
 @inline_kernel          # 1.2 M calls per benchmark second: no call passing all of net and st
@@ -164,14 +202,16 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps):
     """
     z, v, cascade, E, work, zt = _neuron_views(net, st, g)
     st.ctr[C_SEARCHES] += 1
-    status, t, margin = find_crossing(cascade, v, net.nrn_bias[g], net.nrn_theta0[g],
-                                      net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g], st.h[g],
-                                      st.t_last[g], t_from, t_end, max_steps, E, work, zt)
+    status, t, margin_up, margin_down = find_crossing(
+        cascade, v, net.nrn_bias[g], net.nrn_theta0[g], net.nrn_inv_tau_h[g], z, st.drive[g],
+        st.r[g], st.h[g], st.t_last[g], t_from, t_end, max_steps, E, work, zt)
     if status == NEVER:
         pred_remove(ph, g)
-        st.margin[g] = margin
+        st.margin[g, 0] = margin_up
+        st.margin[g, 1] = margin_down
         return True
-    st.margin[g] = 0.0
+    st.margin[g, 0] = 0.0
+    st.margin[g, 1] = 0.0
     if status == NONFINITE:
         return False
     if status == CONTINUE:
@@ -223,6 +263,8 @@ def record_samples(net, st, rec, t_before):
             z, v, cascade, E, work, zt = _neuron_views(net, st, g)
             D = ts - st.t_last[g]
             advance_buckets(cascade, z, st.drive[g], D, E, work, zt)
+            if st.has_pend[g] == 1:
+                pending_into(net, st, g, ts, zt, 0)
             rec.x[s, j] = neuron_signal(zt, v, net.nrn_bias[g])
             rec.r[s, j] = st.r[g]
             h = st.h[g] * math.exp(-D * net.nrn_inv_tau_h[g]) if st.h[g] > 0.0 else 0.0

@@ -112,7 +112,8 @@ def state_scale(net, lrn, g):
 @inline_kernel
 def signal_scale(net, lrn, g):
     """Size of the terms that make x_g = v . z + b (the rounding scale of x_g)."""
-    return abs(net.nrn_bias[g]) + net.nrn_vabs[g] * state_scale(net, lrn, g)
+    vabs = net.nrn_vpos[g] + net.nrn_vneg[g]
+    return abs(net.nrn_bias[g]) + vabs * state_scale(net, lrn, g)
 
 
 @kernel
@@ -235,7 +236,7 @@ def _pop_integrand(net, lrn, q, s):
         x = lrn.xl[j]
         # rounding in the buckets is relative to the size of the state, not of each bucket
         zscale = state_scale(net, lrn, j)
-        vabs = net.nrn_vabs[j]
+        vabs = net.nrn_vpos[j] + net.nrn_vneg[j]
         f[o] = d
         fs[o] = ds
         f[o + 2 * K + 1] = w_read * x
@@ -482,15 +483,18 @@ def learn_update(net, lrn, j):
         net.syn_weight[s] = _opt_step(lrn, net.syn_weight[s], lrn.gw[s], lrn.mw, lrn.sw, s,
                                       bc1, bc2)
         lrn.gw[s] = 0.0
-    vabs = 0.0
+    v_pos = 0.0
+    v_neg = 0.0
     gain = 0.0
     for k in range(K):
         i = b0 + k
         net.v[i] = _opt_step(lrn, net.v[i], lrn.gv[i], lrn.mv, lrn.sv, i, bc1, bc2)
         lrn.gv[i] = 0.0
-        vabs += abs(net.v[i])
+        v_pos += max(net.v[i], 0.0)
+        v_neg += max(-net.v[i], 0.0)
         gain += net.v[i]
-    net.nrn_vabs[j] = vabs
+    net.nrn_vpos[j] = v_pos
+    net.nrn_vneg[j] = v_neg
     lrn.gain[j] = gain
     net.nrn_bias[j] = _opt_step(lrn, net.nrn_bias[j], lrn.gb[j], lrn.mb, lrn.sb, j, bc1, bc2)
     lrn.gb[j] = 0.0

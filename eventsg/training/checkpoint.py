@@ -1,10 +1,12 @@
 """HDF5 checkpoints of a Trainer: parameters, optimizer state, epoch and history."""
 import json
 
+import numpy as np
+
 from ..io.atomic import atomic_path
 
 ARRAYS = ("mw", "sw", "mv", "sv", "mb", "sb", "steps")
-PARAMS = ("syn_weight", "v", "nrn_bias", "nrn_vabs")
+PARAMS = ("syn_weight", "v", "nrn_bias")
 
 
 def save_checkpoint(path, trainer, epoch, history):
@@ -24,8 +26,12 @@ def load_checkpoint(path, trainer):
     """Restore parameters and optimizer state in place; returns (epoch, history)."""
     import h5py
     with h5py.File(path, "r") as f:
+        net = trainer.compiled
         for name in PARAMS:
-            getattr(trainer.compiled, name)[:] = f["params/" + name][()]
+            getattr(net, name)[:] = f["params/" + name][()]
+        # the per-neuron sums of the positive and negative bucket weights follow v
+        net.nrn_vpos[:] = np.add.reduceat(np.maximum(net.v, 0.0), net.nrn_bstart)
+        net.nrn_vneg[:] = np.add.reduceat(np.maximum(-net.v, 0.0), net.nrn_bstart)
         trainer.learner.gain[:] = f["params/gain"][()]
         for name in ARRAYS:
             getattr(trainer.learner, name)[:] = f["optimizer/" + name][()]

@@ -1,0 +1,130 @@
+"""Pending inputs of silent neurons, kept as modal terms against one reference time.
+
+A neuron proven silent (its margin, crossing.py) needs no check for an input that
+fits in the margin, and nothing reads its state until the margin runs out, it is
+sampled, or it fires. Such an input need not be applied at once: for a modal
+cascade (z = drive + V c, each mode c_m decaying as e^{-lam_m t}) an input at t_i
+adds, in modal coordinates,
+
+    pulse w:        c += w W e_1 * e^{-lam (t - t_i)}
+    drive step w:   drive += w, and c -= w W 1 * e^{-lam (t - t_i)}
+
+which is kept as ``pend += sign * w * u * e^{lam (t_i - T)}`` against one reference
+time T shared by the whole network (``pend_ref[0]``). The factor
+``u_m e^{lam_m (t_i - T)}`` is the same for every target of a row (all targets of
+a projection share one rate set), so a delivery into a silent neuron costs K
+multiply-adds and no exponential. When the neuron is next needed at time t its
+buckets are advanced as usual and the pending terms added as
+``V (pend * e^{-lam (t - T)})``: the same sum as applying each input in turn, with
+rounding of the same order (docs/model-choices.md). T moves forward when
+``lam_max (t - T)`` would exceed ``SPAN_EXPONENT``, rescaling the pending terms.
+"""
+
+import numpy as np
+
+from .jit import inline_kernel, kernel
+from .propagator import PROP_MODAL, _modal_decays
+
+SPAN_EXPONENT = 40.0
+"""Largest lam_max (t - T) of a pending factor: e^40 ~ 2e17, far from overflow."""
+
+
+def pending_span(net):
+    """How far (ms) deliveries may lie past the reference time before it moves."""
+    modal = np.flatnonzero(np.asarray(net.rset_method) == PROP_MODAL)
+    if modal.size == 0:
+        return np.inf
+    top = max(float(net.rates[net.rset_start[s]:net.rset_start[s] + net.rset_K[s]].max())
+              for s in modal)
+    return SPAN_EXPONENT / top
+
+
+@inline_kernel
+def _set_decays(net, s, D, out):
+    """out[m] = e^{-lam_m D} for the modes of rate set s."""
+    K = net.rset_K[s]
+    r0 = net.rset_start[s]
+    _modal_decays(net.rates[r0:r0 + K], net.rset_mult[r0:r0 + K], net.rset_base[s], D,
+                  out[:K])
+
+
+@kernel
+def rebase_pending(net, st, t):
+    """Move the reference time to t (ms), rescaling every neuron's pending terms."""
+    shift = t - st.pend_ref[0]
+    f = st.rowf[1]
+    for g in range(st.has_pend.shape[0]):
+        if st.has_pend[g] == 1:
+            s = net.nrn_rset[g]
+            _set_decays(net, s, shift, f)
+            b0 = net.nrn_bstart[g]
+            for m in range(net.rset_K[s]):
+                st.pend[b0 + m] *= f[m]
+    st.pend_ref[0] = t
+
+
+@inline_kernel
+def row_factors(net, st, s, t, pulse):
+    """The factors a row delivered at t (ms) shares: u_m e^{lam_m (t - T)} (into st.rowf[0]).
+
+    u = W e_1 for pulses, -W 1 for drive steps (rate set s).
+    """
+    if t - st.pend_ref[0] > st.pend_ref[1]:
+        rebase_pending(net, st, t)
+    f = st.rowf[0]
+    _set_decays(net, s, st.pend_ref[0] - t, f)
+    K = net.rset_K[s]
+    m0 = net.rset_mstart[s]
+    for m in range(K):
+        row = m0 + m * K
+        if pulse:
+            u = net.rset_W[row]
+        else:
+            u = 0.0
+            for j in range(m + 1):
+                u -= net.rset_W[row + j]
+        f[m] *= u
+
+
+@inline_kernel
+def add_pending(net, st, g, K, w, pulse):
+    """Neuron g takes an input of size w as pending terms (st.rowf[0] from row_factors)."""
+    b0 = net.nrn_bstart[g]
+    f = st.rowf[0]
+    for m in range(K):
+        st.pend[b0 + m] += w * f[m]
+    if not pulse:
+        st.pend_drive[g] += w
+    st.has_pend[g] = 1
+
+
+@inline_kernel
+def pending_into(net, st, g, t, out, o0):
+    """Add neuron g's pending inputs, as buckets at time t (ms), to out[o0:o0 + K]."""
+    s = net.nrn_rset[g]
+    K = net.rset_K[s]
+    m0 = net.rset_mstart[s]
+    b0 = net.nrn_bstart[g]
+    c = st.rowf[1]
+    _set_decays(net, s, t - st.pend_ref[0], c)
+    for m in range(K):
+        c[m] *= st.pend[b0 + m]
+    d = st.pend_drive[g]
+    for i in range(K):
+        acc = 0.0
+        row = m0 + i * K
+        for m in range(i + 1):
+            acc += net.rset_V[row + m] * c[m]
+        out[o0 + i] += d + acc
+
+
+@inline_kernel
+def flush_pending(net, st, g, t):
+    """Apply neuron g's pending inputs to its state, already advanced to t (ms)."""
+    pending_into(net, st, g, t, st.z, net.nrn_bstart[g])
+    st.drive[g] += st.pend_drive[g]
+    b0 = net.nrn_bstart[g]
+    for m in range(net.nrn_K[g]):
+        st.pend[b0 + m] = 0.0
+    st.pend_drive[g] = 0.0
+    st.has_pend[g] = 0

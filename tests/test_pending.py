@@ -1,0 +1,120 @@
+"""Pending inputs (eventsg.engine.pending): inputs that fit in a silent neuron's
+margins wait as modal terms against a network-wide reference time, and are added
+when the neuron's state is next needed.
+
+The same networks run with pending inputs and with every input applied at once
+(the compiled projections' ``proj_lazy_rset`` set to -1, the path the engine takes
+for series cascades and for learning). The two sum the same inputs in another
+order, so they agree to rounding: the same spikes, times and amplitudes within
+1e-10, sampled states within 1e-12 of their scale. The networks are sparse and
+long (silences of many reference spans, so the reference time moves and
+rescales pending terms), mix pulse and drive inputs, signs of bucket weights,
+per-synapse delays, threshold adaptation, and modal cascades of K = 1..8 next
+to a series cascade (equal time constants: never pending).
+"""
+import importlib
+
+import numpy as np
+import pytest
+
+import eventsg as esg
+from eventsg.engine.pending import SPAN_EXPONENT
+
+simulate_module = importlib.import_module("eventsg.simulate")   # the package exports the function
+T_TOL = 1e-10
+DURATION = 800.0
+
+
+def _sparse(n_pre, n_post, fan_out, mean, std, seed):
+    return esg.connectivity.random_sparse(n_pre, n_post, mean=mean, std=std, fan_out=fan_out,
+                                          seed=seed)
+
+
+def _network(K, seed):
+    rng = np.random.default_rng(seed)
+    net = esg.Network(seed=seed)
+    # bursts of input separated by long silences
+    times = np.concatenate([rng.uniform(s, s + 30.0, 40) for s in (0.0, 250.0, 600.0)])
+    src = net.add(esg.SpikeSource(n=20, times=times, ids=rng.integers(0, 20, times.size),
+                                  amplitudes=rng.uniform(0.5, 1.5, times.size), coding="pulse"))
+    tau = np.geomspace(1.0, 8.0, K) if K > 1 else 2.0
+    v = rng.normal(0.4, 0.4, K) if K > 1 else 1.0
+    a = net.add(esg.GammaPopulation(n=30, K=K, tau=tau, v=v, theta=0.05, beta=0.3, tau_h=20.0))
+    b = net.add(esg.GammaPopulation(n=30, K=K, tau=tau, theta=0.05, bias=0.01))
+    c = net.add(esg.GammaPopulation(n=10, K=3, tau=3.0, theta=0.05))      # series: eager
+    net.connect(src, a, _sparse(20, 30, 8, 0.3, 0.2, seed + 1), delay=1.0)
+    conn = _sparse(30, 30, 10, 0.05, 0.1, seed + 2)
+    delays = conn.copy()
+    delays.data = np.round(rng.uniform(0.0, 3.0, conn.nnz), 1)
+    net.connect(a, b, conn, delay=delays)
+    net.connect(b, b, _sparse(30, 30, 5, -0.02, 0.05, seed + 3), delay=0.5)
+    net.connect(b, c, _sparse(30, 10, 5, 0.05, 0.05, seed + 4), delay=1.5)
+    return net, (a, b, c)
+
+
+def _run(net, eager, monkeypatch, **kw):
+    if eager:
+        real = simulate_module.compile_network
+
+        def without_pending(network, duration):
+            compiled, layout = real(network, duration)
+            compiled.proj_lazy_rset[:] = -1
+            return compiled, layout
+
+        monkeypatch.setattr(simulate_module, "compile_network", without_pending)
+    try:
+        return net.run(DURATION, **kw)
+    finally:
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize("K", [1, 2, 4, 8])
+@pytest.mark.parametrize("seed", [3, 11])
+def test_pending_inputs_match_inputs_applied_at_once(K, seed, monkeypatch):
+    net, pops = _network(K, seed)
+    samples = np.linspace(0.0, DURATION, 801)
+    lazy = _run(net, False, monkeypatch, sample_times=samples)
+    eager = _run(net, True, monkeypatch, sample_times=samples)
+    assert lazy.stats.spikes == eager.stats.spikes > 20
+    assert lazy.stats.unchecked_inputs > 0
+    for p in pops:
+        sl, se = lazy.spikes(p), eager.spikes(p)
+        assert np.array_equal(sl.i, se.i), p.name
+        np.testing.assert_allclose(sl.t, se.t, rtol=0, atol=T_TOL)
+        np.testing.assert_allclose(sl.a, se.a, rtol=0, atol=T_TOL)
+        xl, xe = lazy.state(p), eager.state(p)
+        for name in ("x", "z"):
+            a, b = getattr(xl, name), getattr(xe, name)
+            scale = 1.0 + np.abs(b).max()
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * scale, err_msg=name)
+
+
+def test_silences_span_many_reference_moves():
+    """The test networks' silences are longer than the reference span (1 ms tau_min)."""
+    span = SPAN_EXPONENT * 1.0
+    assert 600.0 - (250.0 + 30.0) > 5 * span
+
+
+def test_pending_matches_the_exact_solution_of_one_neuron():
+    """One neuron, a long train of pulses: buckets by expm superposition (scipy)."""
+    import scipy.linalg
+    tau = np.array([1.0, 2.0, 4.0, 8.0])
+    rng = np.random.default_rng(5)
+    times = np.sort(rng.uniform(0.0, 300.0, 200))
+    w = rng.uniform(-1.0, 1.0, times.size) * 0.01
+    net = esg.Network(seed=1)
+    src = net.add(esg.SpikeSource(n=times.size, times=times, ids=np.arange(times.size),
+                                  amplitudes=np.ones(times.size), coding="pulse"))
+    g = net.add(esg.GammaPopulation(n=1, K=4, tau=tau, theta=10.0))       # silent throughout
+    net.connect(src, g, np.asarray(w)[:, None], delay=0.0)
+    ts = np.linspace(0.0, 300.0, 61)
+    res = net.run(300.0, sample_times=ts)
+    assert res.stats.unchecked_inputs == times.size              # every input waits
+    lam = 1.0 / tau
+    A = np.diag(-lam) + np.diag(lam[1:], -1)
+    z = np.zeros((ts.size, 4))
+    for ti, wi in zip(times, w):
+        after = ts >= ti
+        E = scipy.linalg.expm(A[None] * (ts[after] - ti)[:, None, None])
+        z[after] += wi * E[:, :, 0]
+    np.testing.assert_allclose(res.state(g).z[:, 0, :], z, rtol=0, atol=1e-14)
