@@ -23,7 +23,7 @@ rounding of the same order (docs/model-choices.md). T moves forward when
 import numpy as np
 
 from .jit import inline_kernel, kernel
-from .propagator import PROP_MODAL, _modal_decays
+from .propagator import PROP_MODAL, _modal_decays, modal4_decays
 
 SPAN_EXPONENT = 40.0
 """Largest lam_max (t - T) of a pending factor: e^40 ~ 2e17, far from overflow."""
@@ -44,8 +44,12 @@ def _set_decays(net, s, D, out):
     """out[m] = e^{-lam_m D} for the modes of rate set s."""
     K = net.rset_K[s]
     r0 = net.rset_start[s]
-    _modal_decays(net.rates[r0:r0 + K], net.rset_mult[r0:r0 + K], net.rset_base[s], D,
-                  out[:K])
+    if K == 4:
+        out[0], out[1], out[2], out[3] = modal4_decays(net.rates, r0, net.rset_mult,
+                                                       net.rset_base[s], D)
+    else:
+        _modal_decays(net.rates[r0:r0 + K], net.rset_mult[r0:r0 + K], net.rset_base[s], D,
+                      out[:K])
 
 
 @kernel

@@ -347,19 +347,14 @@ def _poisson_weights(x, K, p):
 
 
 @inline_kernel
-def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
-    """The modal form of ``advance_buckets`` written out for K = 4 (the default cascade).
+def modal4_decays(rates, r0, mult, base, D):
+    """(e^{-rate_k D} for k < 4) of the four rates from ``rates[r0]`` (multiples in ``mult``).
 
-    Flat arrays with offsets, so the event engine's delivery loop needs no views:
-    the set's rates and multiples start at ``r0``, its V and W (row-major 4 x 4) at
-    ``m0``; the buckets at ``z[b0:b0 + 4]``, written to ``out[o0:o0 + 4]`` (may be
-    the same place). Same operations in the same order as the loops of the general
-    case (so the same result to the last bit), without their loop and index overhead.
+    Time constants that double along the cascade take a chain of squarings: the very
+    products _int_power forms, without its loops.
     """
     m0_, m1_, m2_, m3_ = mult[r0], mult[r0 + 1], mult[r0 + 2], mult[r0 + 3]
     if m0_ == 8 and m1_ == 4 and m2_ == 2 and m3_ == 1:
-        # time constants doubling down the cascade: a chain of squarings, the very
-        # products _int_power forms, without its loops
         d3 = math.exp(-base * D)
         d2 = d3 * d3
         d1 = d2 * d2
@@ -380,6 +375,20 @@ def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
         d1 = math.exp(-rates[r0 + 1] * D)
         d2 = math.exp(-rates[r0 + 2] * D)
         d3 = math.exp(-rates[r0 + 3] * D)
+    return d0, d1, d2, d3
+
+
+@inline_kernel
+def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
+    """The modal form of ``advance_buckets`` written out for K = 4 (the default cascade).
+
+    Flat arrays with offsets, so the event engine's delivery loop needs no views:
+    the set's rates and multiples start at ``r0``, its V and W (row-major 4 x 4) at
+    ``m0``; the buckets at ``z[b0:b0 + 4]``, written to ``out[o0:o0 + 4]`` (may be
+    the same place). Same operations in the same order as the loops of the general
+    case (so the same result to the last bit), without their loop and index overhead.
+    """
+    d0, d1, d2, d3 = modal4_decays(rates, r0, mult, base, D)
     y0 = z[b0] - drive
     y1 = z[b0 + 1] - drive
     y2 = z[b0 + 2] - drive
