@@ -134,32 +134,27 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     k = start
     d0 = net.syn_delay[start]
     unchecked = 0
-    lazy_set = -1 if lrn is not None else net.proj_lazy_rset[p]
+    lazy_set = -1
+    if lrn is None:          # (pruned when learning: every input is then applied at once)
+        lazy_set = net.proj_lazy_rset[p]
+    K = 0
     if lazy_set >= 0:
-        # targets proven silent take the input as pending modal terms (pending.py)
         row_factors(net, st, lazy_set, t, pulse)
         K = net.rset_K[lazy_set]
-        while k < end and (uniform or net.syn_delay[k] == d0):
-            g = net.syn_target[k]
-            w = net.syn_weight[k] * amp
-            if input_fits(st.margin, g, w, net.nrn_vpos[g], net.nrn_vneg[g]):
-                add_pending(net, st, g, K, w, pulse)
-                unchecked += 1
-            else:
-                _apply_input(net, st, g, t, w, pulse)
-                _needs_check(st, g)
-            k += 1
-    else:
-        while k < end and (uniform or net.syn_delay[k] == d0):
-            g = net.syn_target[k]
-            w = net.syn_weight[k] * amp
+    while k < end and (uniform or net.syn_delay[k] == d0):
+        g = net.syn_target[k]
+        w = net.syn_weight[k] * amp
+        # proven silent forever, and an input that fits in the margins cannot change that
+        fits = input_fits(st.margin, g, w, net.nrn_vpos[g], net.nrn_vneg[g])
+        if fits and lazy_set >= 0:
+            add_pending(net, st, g, K, w, pulse)        # waits as modal terms (pending.py)
+        else:
             _apply_input(net, st, g, t, w, pulse)
-            # proven silent forever, and an input that fits in the margins cannot change that
-            if input_fits(st.margin, g, w, net.nrn_vpos[g], net.nrn_vneg[g]):
-                unchecked += 1
-            else:
+            if not fits:
                 _needs_check(st, g)
-            k += 1
+        if fits:
+            unchecked += 1
+        k += 1
     st.ctr[C_SYNAPTIC] += k - start
     st.ctr[C_UNCHECKED] += unchecked
     if lrn is not None:
