@@ -14,11 +14,14 @@ to a series cascade (equal time constants: never pending).
 """
 import importlib
 
+import numba
 import numpy as np
 import pytest
 
 import eventsg as esg
-from eventsg.engine.pending import SPAN_EXPONENT
+from eventsg.compile import compile_network
+from eventsg.engine.pending import pending_into, rebase_pending
+from eventsg.engine.state import make_state
 
 simulate_module = importlib.import_module("eventsg.simulate")   # the package exports the function
 T_TOL = 1e-10
@@ -89,10 +92,35 @@ def test_pending_inputs_match_inputs_applied_at_once(K, seed, monkeypatch):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-12 * scale, err_msg=name)
 
 
-def test_silences_span_many_reference_moves():
-    """The test networks' silences are longer than the reference span (1 ms tau_min)."""
-    span = SPAN_EXPONENT * 1.0
-    assert 600.0 - (250.0 + 30.0) > 5 * span
+@numba.njit
+def _pending_buckets(net, st, g, t, out):
+    out[:] = 0.0
+    pending_into(net, st, g, t, out, 0)
+
+
+@pytest.mark.parametrize("K", [3, 4])
+def test_moving_the_reference_time_keeps_the_pending_buckets(K):
+    """rebase_pending rescales the terms so that they stand for the same buckets."""
+    net = esg.Network(seed=2)
+    src = net.add(esg.SpikeSource(n=1, times=[1.0], ids=[0]))
+    pop = net.add(esg.GammaPopulation(n=3, K=K, tau=np.geomspace(1.0, 8.0, K)))
+    net.connect(src, pop, np.ones((1, 3)))
+    compiled, _ = compile_network(net, 100.0)
+    st = make_state(compiled)
+    rng = np.random.default_rng(K)
+    terms = rng.normal(0.0, 1.0, st.pend.size)
+    st.pend_drive[:] = rng.normal(0.0, 1.0, st.pend_drive.size)
+    st.has_pend[:] = 1
+    before, after = np.zeros(K), np.zeros(K)
+    for t_ref, t in ((3.0, 5.0), (5.0, 5.0), (4.5, 7.25)):
+        for g in range(3):
+            st.pend[:] = terms
+            st.pend_ref[0] = 0.0
+            _pending_buckets(compiled, st, g, t, before)
+            rebase_pending(compiled, st, t_ref)
+            assert st.pend_ref[0] == t_ref and not np.array_equal(st.pend, terms)
+            _pending_buckets(compiled, st, g, t, after)
+            np.testing.assert_allclose(after, before, rtol=1e-13, atol=1e-15)
 
 
 def test_pending_matches_the_exact_solution_of_one_neuron():
