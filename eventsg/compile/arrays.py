@@ -58,3 +58,12 @@ class CompiledNetwork(NamedTuple):
     in_time: np.ndarray          # float64, ms
     in_node: np.ndarray          # int64
     in_amp: np.ndarray           # float64
+
+
+def bucket_weight_sums(v, bstart):
+    """(nrn_vpos, nrn_vneg): each neuron's sums of its positive bucket weights and of the
+    magnitudes of its negative ones, from the flat weights ``v`` (neuron g's start at
+    ``bstart[g]``, neurons laid out in order)."""
+    if v.size == 0:
+        return np.zeros(0), np.zeros(0)
+    return np.add.reduceat(np.maximum(v, 0.0), bstart), np.add.reduceat(np.maximum(-v, 0.0), bstart)

@@ -8,7 +8,7 @@ from .encode import encode_signal
 from ..errors import CompileError
 from ..model.population import GammaPopulation
 from ..model.sources import PoissonSource, SignalSource
-from .arrays import CompiledNetwork
+from .arrays import CompiledNetwork, bucket_weight_sums
 
 MAX_TABLE_ENTRIES = 1_000_000
 """Most power-table entries (8 MB) a network keeps; further series sets use squaring.
@@ -70,7 +70,7 @@ def compile_network(net, duration):
 
     # neurons
     K_list, bstart = [], []
-    bias, theta0, inv_tau_h, beta, rset_of, vpos, vneg = [], [], [], [], [], [], []
+    bias, theta0, inv_tau_h, beta, rset_of = [], [], [], [], []
     v_parts, rate_parts, rset_start, rset_K = [], [], [], []
     rset_method, rset_mstart, V_parts, W_parts = [], [], [], []
     mult_parts, rset_base = [], []
@@ -119,8 +119,6 @@ def compile_network(net, duration):
         n_buckets += p.n * p.K
         rset_of.append(first_set + which)
         v_parts.append(p.v_per_neuron().reshape(-1))
-        vpos.append(np.maximum(p.v_per_neuron(), 0.0).sum(axis=1))
-        vneg.append(np.maximum(-p.v_per_neuron(), 0.0).sum(axis=1))
         bias.append(np.broadcast_to(p.bias, (p.n,)))
         theta0.append(np.broadcast_to(p.theta, (p.n,)))
         inv_tau_h.append(np.full(p.n, 1.0 / p.tau_h))
@@ -176,11 +174,13 @@ def compile_network(net, duration):
     order = np.argsort(in_t, kind="stable")
 
     cat = np.concatenate
+    v_flat, bstart_flat = _f64(cat(v_parts)), _i64(cat(bstart))
+    vpos, vneg = bucket_weight_sums(v_flat, bstart_flat)
     compiled = CompiledNetwork(
-        nrn_K=_i64(cat(K_list)), nrn_bstart=_i64(cat(bstart)), nrn_bias=_f64(cat(bias)),
-        nrn_theta0=_f64(cat(theta0)), nrn_vpos=_f64(cat(vpos)), nrn_vneg=_f64(cat(vneg)),
+        nrn_K=_i64(cat(K_list)), nrn_bstart=bstart_flat, nrn_bias=_f64(cat(bias)),
+        nrn_theta0=_f64(cat(theta0)), nrn_vpos=vpos, nrn_vneg=vneg,
         nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
-        nrn_rset=_i64(cat(rset_of)), v=_f64(cat(v_parts)), rates=_f64(cat(rate_parts)),
+        nrn_rset=_i64(cat(rset_of)), v=v_flat, rates=_f64(cat(rate_parts)),
         rset_start=_i64(rset_start), rset_K=_i64(rset_K),
         rset_center=_f64([0.5 * (r.max() + r.min()) for r in rate_parts]),
         rset_spread=_f64([r.max() - r.min() for r in rate_parts]),

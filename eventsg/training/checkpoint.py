@@ -1,8 +1,7 @@
 """HDF5 checkpoints of a Trainer: parameters, optimizer state, epoch and history."""
 import json
 
-import numpy as np
-
+from ..compile.arrays import bucket_weight_sums
 from ..io.atomic import atomic_path
 
 ARRAYS = ("mw", "sw", "mv", "sv", "mb", "sb", "steps")
@@ -30,8 +29,7 @@ def load_checkpoint(path, trainer):
         for name in PARAMS:
             getattr(net, name)[:] = f["params/" + name][()]
         # the per-neuron sums of the positive and negative bucket weights follow v
-        net.nrn_vpos[:] = np.add.reduceat(np.maximum(net.v, 0.0), net.nrn_bstart)
-        net.nrn_vneg[:] = np.add.reduceat(np.maximum(-net.v, 0.0), net.nrn_bstart)
+        net.nrn_vpos[:], net.nrn_vneg[:] = bucket_weight_sums(net.v, net.nrn_bstart)
         trainer.learner.gain[:] = f["params/gain"][()]
         for name in ARRAYS:
             getattr(trainer.learner, name)[:] = f["optimizer/" + name][()]
