@@ -19,7 +19,7 @@ import pytest
 import scipy.linalg
 from scipy.optimize import brentq, minimize_scalar
 
-from eventsg.engine import crossing
+from eventsg.engine import bounds, crossing
 from eventsg.engine import propagator as prop
 from eventsg.engine.neuron import (DOWN, FLOOR, GATE_EPS, NO_SPIKE, UP, adapted_increment,
                                    spike_amplitude, spike_kind)
@@ -57,7 +57,10 @@ def kernel_search(st, t_from, t_end, max_steps):
     E = np.zeros((K, K))
     work = np.zeros((K, max(K, prop.MAX_TERMS + 1)))
     zt = np.zeros(K)
-    status, t, _up, _down = _FIND(*_cascade_args(tau), st["v"], st["bias"], st["theta0"],
+    psi_pos, psi_neg = np.zeros(K), np.zeros(K)
+    bounds.bucket_push_bounds(np.asarray(st["v"], float), 1.0 / tau, psi_pos, psi_neg)
+    status, t, _up, _down = _FIND(*_cascade_args(tau), st["v"], psi_pos, psi_neg, st["bias"],
+                                  st["theta0"],
                                   1.0 / st["tau_h"], st["z0"], st["drive"], st["r"], st["h0"],
                                   st["t0"], t_from, t_end, max_steps, E, work, zt)
     return int(status), float(t)

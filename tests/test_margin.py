@@ -1,18 +1,21 @@
 """The silence margins of the crossing search (eventsg.engine.crossing).
 
-When ``find_crossing`` proves that a neuron never reaches a level, it returns two
-margins: how far later inputs may push the signal up, and how far down, and leave
-the neuron silent. An input of signed size s (a pulse w or a drive step dI)
-pushes x up by at most s+ V+ + s- V- and down by at most s+ V- + s- V+ (V+- the
-sums of the positive and negative bucket weights); ``input_fits`` spends the
-margins by those amounts. Checked here against a dense evaluation of the
-perturbed trajectory with scipy's expm, with inputs at random later times.
+When ``find_crossing`` proves that a neuron never reaches a level, it returns a
+margin for that side: how far later inputs may push the signal up (or down) and
+still reach it never. An input of signed size s pushes x up by at most
+s+ P+ + s- P- and down by at most s+ P- + s- P+, where P+- are the push bounds of
+bucket 1 (engine/bounds.py) for a pulse and the sums of the positive and negative
+bucket weights for a drive step; ``input_fits`` spends the margins by those
+amounts. A side whose level is in reach has margin 0: inputs that push only away
+from it fit, and can only delay the crossing the search predicted there.
+Checked here against a dense evaluation of the perturbed trajectory with scipy's
+expm, with inputs at random later times.
 """
 import numpy as np
 import pytest
 import scipy.linalg
 
-from eventsg.engine import crossing
+from eventsg.engine import bounds, crossing
 from eventsg.engine import propagator as prop
 from eventsg.engine.neuron import GATE_EPS
 
@@ -29,19 +32,31 @@ def _trajectory(tau, v, bias, z0, drive, times):
     return bias + (drive + E @ (z0 - drive)) @ v
 
 
-def _search(tau, v, bias, theta0, z0, drive, r):
+def _psi(tau, v):
+    psi_pos, psi_neg = np.zeros(len(v)), np.zeros(len(v))
+    bounds.bucket_push_bounds(np.asarray(v, float), 1.0 / np.asarray(tau, float), psi_pos,
+                              psi_neg)
+    return psi_pos, psi_neg
+
+
+def _search(tau, v, bias, theta0, z0, drive, r, max_steps=8, t_end=1e9):
     K = len(tau)
-    return crossing.find_crossing(prop.make_cascade(tau), v, bias, theta0, 1.0 / 50.0,
-                                  z0, drive, r, 0.0, 0.0, 0.0, 1e9, 8,
+    psi_pos, psi_neg = _psi(tau, v)
+    return crossing.find_crossing(prop.make_cascade(tau), v, psi_pos, psi_neg, bias, theta0,
+                                  1.0 / 50.0, z0, drive, r, 0.0, 0.0, 0.0, t_end, max_steps,
                                   np.zeros((K, K)), np.zeros((K, max(K, prop.MAX_TERMS + 1))),
                                   np.zeros(K))
 
 
-def _pushes(s, v):
+def _pushes(s, kind, tau, v):
     """Most an input of signed size s moves x up, and down (the module docstring)."""
-    v_pos, v_neg = np.maximum(v, 0.0).sum(), np.maximum(-v, 0.0).sum()
+    if kind == "pulse":
+        psi_pos, psi_neg = _psi(tau, v)
+        b_pos, b_neg = psi_pos[0], psi_neg[0]
+    else:
+        b_pos, b_neg = np.maximum(v, 0.0).sum(), np.maximum(-v, 0.0).sum()
     sp, sm = max(s, 0.0), max(-s, 0.0)
-    return sp * v_pos + sm * v_neg, sp * v_neg + sm * v_pos
+    return sp * b_pos + sm * b_neg, sp * b_neg + sm * b_pos
 
 
 def _perturbed_signal(tau, v, bias, z0, drive, inputs, t_max, step):
@@ -62,13 +77,16 @@ def _perturbed_signal(tau, v, bias, z0, drive, inputs, t_max, step):
     return np.array(xs)
 
 
+@pytest.mark.parametrize("order", ["sorted tau", "any tau"])
 @pytest.mark.parametrize("v_sign", ["mixed", "non-negative"])
-def test_perturbations_inside_the_margins_keep_the_neuron_silent(v_sign):
-    rng = np.random.default_rng(7 if v_sign == "mixed" else 8)
+def test_perturbations_inside_the_margins_keep_the_neuron_silent(v_sign, order):
+    rng = np.random.default_rng((7 if v_sign == "mixed" else 8) + (order == "any tau"))
     checked = 0
     for _ in range(300):
         K = int(rng.integers(1, 5))
-        tau = np.sort(rng.uniform(0.5, 10.0, K))
+        tau = rng.uniform(0.5, 10.0, K)
+        if order == "sorted tau":
+            tau = np.sort(tau)
         v = rng.normal(0.5, 0.5, K)
         if v_sign == "non-negative":
             v = np.abs(v)
@@ -88,12 +106,15 @@ def test_perturbations_inside_the_margins_keep_the_neuron_silent(v_sign):
         inputs, left = [], [up, down]
         for t in np.sort(rng.choice(np.arange(1, 400), 6, replace=False)) * 0.05:
             sign = rng.choice([-1.0, 1.0])
+            kind = rng.choice(["pulse", "drive"])
             room = min(left[0] if sign > 0 else left[1], 10.0)
             size = sign * rng.uniform(0.3, 1.0) * room / max(np.abs(v).sum(), 1e-12)
-            push_up, push_down = _pushes(size, v)
+            if kind == "pulse":
+                size *= np.abs(v).sum() / max(_psi(tau, v)[0][0] + _psi(tau, v)[1][0], 1e-12)
+            push_up, push_down = _pushes(size, kind, tau, v)
             if push_up < left[0] and push_down < left[1]:
                 left = [left[0] - push_up, left[1] - push_down]
-                inputs.append((t, rng.choice(["pulse", "drive"]), size))
+                inputs.append((t, kind, size))
         x = _perturbed_signal(tau, v, bias, z0, drive, inputs, 400 * 0.05 + 100.0, 0.05)
         assert np.all(x < r + theta0), "perturbed signal reached the up level"
         if r > (1.0 + GATE_EPS) * theta0:
@@ -130,3 +151,62 @@ def test_margin_is_not_far_too_small(outside):
     assert x[-1] >= r + theta0
     x = _trajectory(tau, v, 0.0, z0, drive - outside * down, [0.0, 50.0])
     assert x[-1] <= r - theta0
+
+
+def _first_crossing(tau, v, bias, theta0, z0, drive, r):
+    """The unperturbed search run to its end: (status, time)."""
+    status, t, up, down = _search(tau, v, bias, theta0, z0, drive, r, max_steps=100000)
+    assert status != crossing.CONTINUE
+    return status, t, up, down
+
+
+@pytest.mark.parametrize("side", ["down predicted", "up predicted"])
+def test_inputs_in_the_other_margin_only_delay_a_predicted_crossing(side):
+    """A search that finds a crossing on one side keeps the margin of the other; inputs
+    that fit in it and push only away from the crossing never reach the other side's
+    level and never bring the crossing forward (v >= 0, tau non-decreasing)."""
+    rng = np.random.default_rng(11 if side == "down predicted" else 12)
+    step, checked, delayed = 0.02, 0, 0
+    for _ in range(200):
+        K = int(rng.integers(1, 5))
+        tau = np.sort(rng.uniform(0.5, 6.0, K))
+        v = np.abs(rng.normal(0.5, 0.5, K))
+        theta0 = rng.uniform(0.05, 0.3)
+        z0 = rng.uniform(0.0, 1.0, K)
+        if side == "down predicted":
+            r = rng.uniform(1.5 * theta0, 1.0)
+            drive = 0.0
+            bias = r - float(v @ z0) + rng.uniform(-0.5 * theta0, 0.5 * theta0)
+        else:
+            r, drive, bias = 0.0, rng.uniform(1.0, 3.0), 0.0
+            z0 *= 0.5 * theta0 / max(float(v @ z0), 1e-12)
+        status, t_c, up, down = _first_crossing(tau, v, bias, theta0, z0, drive, r)
+        want = (crossing.DOWN, crossing.FLOOR) if side == "down predicted" else (crossing.UP,)
+        room = up if side == "down predicted" else down
+        if status not in want or not room > 0.0 or not 0.5 < t_c < 30.0:
+            continue
+        checked += 1
+        sign = 1.0 if side == "down predicted" else -1.0
+        inputs, left = [], min(room, 5.0)
+        for t in np.sort(rng.choice(np.arange(1, int(t_c / step)), 4, replace=False)) * step:
+            kind = rng.choice(["pulse", "drive"])
+            size = sign * rng.uniform(0.2, 0.6) * left / v.sum()
+            push_up, push_down = _pushes(size, kind, tau, v)
+            toward, away = (push_down, push_up) if sign > 0 else (push_up, push_down)
+            assert toward == 0.0
+            if away <= left:
+                left -= away
+                inputs.append((t, kind, size))
+        x = _perturbed_signal(tau, v, bias, z0, drive, inputs, t_c + 40.0, step)
+        grid = np.arange(x.size) * step
+        before = grid < t_c - 1e-9
+        if side == "down predicted":
+            assert np.all(x < r + theta0), "an input in the margin reached the up level"
+            lower = r - theta0 if status == crossing.DOWN else 0.0
+            assert np.all(x[before] > lower - 1e-9), "the down crossing came earlier"
+            delayed += int(x[np.searchsorted(grid, t_c)] > lower + 1e-6)
+        else:
+            assert np.all(x[before] < theta0 + 1e-9), "the up crossing came earlier"
+            delayed += int(x[np.searchsorted(grid, t_c)] < theta0 - 1e-6)
+    assert checked >= 30, f"only {checked} states with a crossing and a margin"
+    assert delayed >= checked // 2      # the inputs did move the crossing

@@ -18,10 +18,12 @@ class CompiledNetwork(NamedTuple):
     nrn_theta0: np.ndarray       # float64, > 0
     nrn_inv_tau_h: np.ndarray    # float64, 1/ms
     nrn_beta: np.ndarray         # float64, >= 0
-    nrn_vpos: np.ndarray         # float64, sum_k max(v_k, 0): most a unit input moves x up
+    nrn_vpos: np.ndarray         # float64, sum_k max(v_k, 0): most a unit drive step moves x up
     nrn_vneg: np.ndarray         # float64, sum_k max(-v_k, 0): ... and down (crossing.py)
     nrn_rset: np.ndarray         # int64, index of its rate set (time constants)
     v: np.ndarray                # float64 (total buckets,), bucket weights
+    psi_pos: np.ndarray          # float64, like v: most a unit in bucket j moves x up, ever
+    psi_neg: np.ndarray          # float64, like v: ... and down (engine/bounds.py)
     rates: np.ndarray            # float64, 1/tau per bucket, 1/ms, laid out by rate set
     rset_start: np.ndarray       # int64 (n_rsets,), offset of each rate set into rates
     rset_K: np.ndarray           # int64 (n_rsets,)
@@ -58,12 +60,3 @@ class CompiledNetwork(NamedTuple):
     in_time: np.ndarray          # float64, ms
     in_node: np.ndarray          # int64
     in_amp: np.ndarray           # float64
-
-
-def bucket_weight_sums(v, bstart):
-    """(nrn_vpos, nrn_vneg): each neuron's sums of its positive bucket weights and of the
-    magnitudes of its negative ones, from the flat weights ``v`` (neuron g's start at
-    ``bstart[g]``, neurons laid out in order)."""
-    if v.size == 0:
-        return np.zeros(0), np.zeros(0)
-    return np.add.reduceat(np.maximum(v, 0.0), bstart), np.add.reduceat(np.maximum(-v, 0.0), bstart)

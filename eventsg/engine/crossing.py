@@ -11,17 +11,27 @@ crossing quadratically from below. It stops when a level is out of reach forever
 (proof by the ranges), when it passes ``t_end``, or after ``max_steps`` steps
 (the caller schedules a continuation).
 
-When the ranges at ``t_from`` itself prove that no level will ever be reached,
-the search also returns by how much the signal could be pushed up, and by how
-much down, at all later times and still reach none (two margins; the one below
-is infinite when r = 0, where no lower level exists). A pulse ``w`` or a drive
-step ``dI`` of size s moves every bucket, at every later time, by an amount
-between 0 and s (the propagator is non-negative with row sums <= 1), so it moves
-x up by at most ``s+ V+ + s- V-`` and down by at most ``s+ V- + s- V+``, with
-``s+ = max(s, 0)``, ``s- = max(-s, 0)``, ``V+ = sum max(v, 0)`` and
-``V- = sum max(-v, 0)``. The caller can apply inputs whose pushes fit in the
-margins without searching again (``input_fits``); with v >= 0, excitatory input
-never spends the margin below, nor inhibitory input the margin above.
+A second range of x comes from the buckets one by one (engine/bounds.py): one unit
+in bucket j moves x, at any later time, by at most ``psi_pos[j]`` up and
+``psi_neg[j]`` down, so x stays within ``x_inf +- sum_j |z_j - I| psi[j]`` (the
+sign picking psi_pos or psi_neg), with ``x_inf = b + I sum(v)``. For the usual
+gamma memory (tau non-decreasing along the cascade) and v >= 0 this is exact when
+all buckets are above the drive: x then never rises above its present value.
+
+Margins. When the ranges at ``t_from`` itself prove that the upper level will
+never be reached, the search returns by how much later inputs may push the signal
+up and still reach it never (``margin_up``); likewise ``margin_down`` for the
+levels below (infinite when r = 0, where no lower level exists). A side whose
+level is in reach gets margin 0. These hold whatever the search then finds on the
+other side. A pulse w of signed size s pushes x up by at most
+``s+ psi_pos[0] + s- psi_neg[0]`` and down by at most ``s+ psi_neg[0] + s- psi_pos[0]``
+(``s+ = max(s, 0)``, ``s- = max(-s, 0)``); a drive step moves every bucket by
+between 0 and s, so the same holds with ``V+ = sum max(v, 0)`` and
+``V- = sum max(-v, 0)`` in place of psi. The caller applies inputs whose pushes fit
+in the margins without searching again (``input_fits``). An input that fits with a
+push of 0 towards a side whose level is in reach (margin 0) moves x only away from
+that level at every later time, so it can only delay the crossing found there: the
+prediction becomes a lower bound, and the caller searches again when it comes due.
 """
 import math
 
@@ -55,20 +65,23 @@ def safe_step(g, g1, g2):
 
 
 @inline_kernel          # a call would pass every array of the cascade as a struct of seven words
-def find_crossing(cascade, v, bias, theta0, inv_tau_h,
+def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
                   z0, drive, r, h0, t0, t_from, t_end, max_steps, E, work, zt):
     """First time in [t_from, t_end] at which a spike rule holds.
 
     ``cascade``: the neuron's bucket time constants as for
-    ``propagator.advance_buckets``. The neuron's state is ``z0`` (buckets), ``drive`` and threshold adaptation
+    ``propagator.advance_buckets``; ``psi_pos``, ``psi_neg``: its push bounds
+    (engine/bounds.py). The neuron's state is ``z0`` (buckets), ``drive`` and threshold adaptation
     ``h0`` at time ``t0`` (ms), with ``r`` transmitted. Returns ``(status, t)``:
     status UP / DOWN / FLOOR with the crossing time, NEVER, CONTINUE with the time
-    to resume from, or NONFINITE; and the margins above and below (see the module
-    docstring; 0 when there is no proof).
+    to resume from, or NONFINITE; and the margins above and below, proven at t_from
+    (see the module docstring; 0 where there is no proof).
     """
     K = z0.shape[0]
     rates = cascade[0]
     t = t_from
+    margin_up = 0.0
+    margin_down = 0.0
     for _ in range(max_steps):
         D = t - t0
         advance_buckets(cascade, z0, drive, D, E, work, zt)
@@ -85,9 +98,20 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
         umax = 0.0
         gain_rate = 0.0
         prev = drive
+        x_inf = bias
+        push_up = 0.0
+        push_down = 0.0
         for k in range(K):
             zk = zt[k]
             x += v[k] * zk
+            x_inf += v[k] * drive
+            e = zk - drive
+            if e >= 0.0:
+                push_up += e * psi_pos[k]
+                push_down += e * psi_neg[k]
+            else:
+                push_up -= e * psi_neg[k]
+                push_down -= e * psi_pos[k]
             u = (prev - zk) * rates[k]
             dx += v[k] * u
             zmin = min(zmin, zk)
@@ -115,17 +139,21 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
             x_hi = x
         if dx_lo >= 0.0 and x > x_lo:
             x_lo = x
+        # the bucket-by-bucket range, widened by its own rounding
+        pad = 1e-15 * (abs(x_inf) + push_up + push_down + abs(bias))
+        x_hi = min(x_hi, x_inf + push_up + pad)
+        x_lo = max(x_lo, x_inf - push_down - pad)
         curv = (umax - umin) * gain_rate
 
         up_level = r + theta
         if x >= up_level:
-            return UP, t, 0.0, 0.0
+            return UP, t, margin_up, margin_down
         has_lower = r > 0.0
         gate_open = r > (1.0 + GATE_EPS) * theta
         if has_lower:
             lower = r - theta if gate_open else 0.0
             if x <= lower:
-                return (DOWN if gate_open else FLOOR), t, 0.0, 0.0
+                return (DOWN if gate_open else FLOOR), t, margin_up, margin_down
 
         up_open = x_hi >= r + theta0
         low_open = False
@@ -137,17 +165,17 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                 # value is 0 only approaches it (e.g. decay to a zero drive), and
                 # searching on would end in a spurious floor spike where exp underflows
                 low_open = x_lo < 0.0
-        if not up_open and not low_open:
-            if t != t_from:
-                # proven from a later point only: the steps before it leave no margin
-                return NEVER, t, 0.0, 0.0
+        if t == t_from:
             # keep well clear of rounding in the state updates the margins will cover
             slack = 1e-12 * (1.0 + abs(r) + theta0 + abs(x_hi) + abs(x_lo))
-            margin_up = max(r + theta0 - x_hi - slack, 0.0)
-            margin_down = math.inf
-            if has_lower:
+            if not up_open:
+                margin_up = max(r + theta0 - x_hi - slack, 0.0)
+            if not has_lower:
+                margin_down = math.inf
+            elif not low_open:
                 low = x_lo - (r - theta0) if r > (1.0 + GATE_EPS) * theta0 else x_lo
                 margin_down = max(low - slack, 0.0)
+        if not up_open and not low_open:
             return NEVER, t, margin_up, margin_down
 
         step = math.inf
@@ -175,28 +203,30 @@ def find_crossing(cascade, v, bias, theta0, inv_tau_h,
                     step = s_gate
                     limiter = CONTINUE
         if t + step > t_end:
-            return NEVER, t, 0.0, 0.0
+            return NEVER, t, margin_up, margin_down
         if limiter != CONTINUE and step <= TIME_RTOL * max(1.0, abs(t)):
             # converged from below onto the crossing of the nearest level
-            return limiter, t + step, 0.0, 0.0
+            return limiter, t + step, margin_up, margin_down
         t += step
-    return CONTINUE, t, 0.0, 0.0
+    return CONTINUE, t, margin_up, margin_down
 
 
 @inline_kernel
-def input_fits(margins, g, s, v_pos, v_neg):
+def input_fits(margins, g, s, bound_pos, bound_neg):
     """Spend neuron g's margins (``margins[g, 0]`` above, ``margins[g, 1]`` below) on an
     input of signed size s; False, spending nothing, if it does not fit.
 
-    v_pos, v_neg: the neuron's sum max(v, 0) and sum max(-v, 0).
+    bound_pos, bound_neg: most a unit input moves x up and down at any later time
+    (``psi_pos[0]``, ``psi_neg[0]`` for a pulse; sum max(v, 0), sum max(-v, 0) for a
+    drive step). A push of 0 fits a margin of 0 (module docstring).
     """
     if s >= 0.0:
-        up = s * v_pos
-        down = s * v_neg
+        up = s * bound_pos
+        down = s * bound_neg
     else:
-        up = -s * v_neg
-        down = -s * v_pos
-    if margins[g, 0] > up and margins[g, 1] > down:
+        up = -s * bound_neg
+        down = -s * bound_pos
+    if up <= margins[g, 0] and down <= margins[g, 1]:
         margins[g, 0] -= up
         margins[g, 1] -= down
         return True

@@ -14,7 +14,9 @@ next crossing, or the time its search resumes) in the prediction heap, replaced
 whenever the neuron is touched. A neuron proven silent forever keeps margins
 (see crossing.py): inputs that fit in them are applied without a check (step 3),
 and into a modal cascade they wait as pending terms (pending.py) until the
-neuron's state is next needed.
+neuron's state is next needed. A neuron with a prediction may keep a margin on
+the side away from it; inputs that fit there only delay the predicted crossing,
+which then comes due as a point to search again from.
 Sample times record the state after everything at that time.
 """
 import math
@@ -45,6 +47,14 @@ def _neuron_views(net, st, g):
     b0 = net.nrn_bstart[g]
     cascade = rate_set_cascade(net, net.nrn_rset[g])
     return st.z[b0:b0 + K], net.v[b0:b0 + K], cascade, st.E[:K, :K], st.work, st.zt[:K]
+
+
+@inline_kernel
+def _push_bounds(net, g):
+    """Neuron g's push bounds (engine/bounds.py)."""
+    b0 = net.nrn_bstart[g]
+    K = net.nrn_K[g]
+    return net.psi_pos[b0:b0 + K], net.psi_neg[b0:b0 + K]
 
 
 @inline_kernel
@@ -141,11 +151,17 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     if lazy_set >= 0:
         row_factors(net, st, lazy_set, t, pulse)
         K = net.rset_K[lazy_set]
+    # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
+    bound_pos = net.psi_pos if pulse else net.nrn_vpos
+    bound_neg = net.psi_neg if pulse else net.nrn_vneg
     while k < end and (uniform or net.syn_delay[k] == d0):
         g = net.syn_target[k]
         w = net.syn_weight[k] * amp
-        # proven silent forever, and an input that fits in the margins cannot change that
-        fits = input_fits(st.margin, g, w, net.nrn_vpos[g], net.nrn_vneg[g])
+        # an input that fits in the margins cannot make a level reachable
+        i = net.nrn_bstart[g] if pulse else g
+        fits = input_fits(st.margin, g, w, bound_pos[i], bound_neg[i])
+        if fits:
+            st.absorbed[g] = 1      # a prediction of g is now a lower bound
         if fits and lazy_set >= 0:
             add_pending(net, st, g, K, w, pulse)        # waits as modal terms (pending.py)
         else:
@@ -196,18 +212,21 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps):
     Returns False if the state is not finite.
     """
     z, v, cascade, E, work, zt = _neuron_views(net, st, g)
+    psi_pos, psi_neg = _push_bounds(net, g)
     st.ctr[C_SEARCHES] += 1
     status, t, margin_up, margin_down = find_crossing(
-        cascade, v, net.nrn_bias[g], net.nrn_theta0[g], net.nrn_inv_tau_h[g], z, st.drive[g],
-        st.r[g], st.h[g], st.t_last[g], t_from, t_end, max_steps, E, work, zt)
+        cascade, v, psi_pos, psi_neg, net.nrn_bias[g], net.nrn_theta0[g],
+        net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g], st.h[g], st.t_last[g], t_from, t_end,
+        max_steps, E, work, zt)
+    st.margin[g, 0] = margin_up
+    st.margin[g, 1] = margin_down
+    st.absorbed[g] = 0
     if status == NEVER:
         pred_remove(ph, g)
-        st.margin[g, 0] = margin_up
-        st.margin[g, 1] = margin_down
         return True
-    st.margin[g, 0] = 0.0
-    st.margin[g, 1] = 0.0
     if status == NONFINITE:
+        st.margin[g, 0] = 0.0
+        st.margin[g, 1] = 0.0
         return False
     if status == CONTINUE:
         st.ctr[C_CONTINUATIONS] += 1
@@ -328,7 +347,8 @@ def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, m
             _deliver(net, st, q, lrn, t, a, b, c, f0, f1)
         else:
             t, g, kind = pred_pop(ph)
-            if kind == CONTINUE:
+            if kind == CONTINUE or st.absorbed[g] == 1:
+                # a paused search, or a crossing that inputs since may have delayed
                 advance_neuron(net, st, g, t)
                 if not predict(net, st, q, ph, g, t, t_end, max_steps):
                     return ST_NONFINITE

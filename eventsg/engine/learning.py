@@ -16,6 +16,7 @@ from .jit import inline_kernel, kernel
 from .learn_state import (F_BETA1, F_BETA2, F_DT, F_EPS, F_LR, F_WIN_A, F_WIN_B, I_LABEL, I_LOSS,
                           I_NOUT, I_OPT, I_OUT0, I_OUT_POP, I_UPDATE, LOSS_CE, OPT_ADAM, STACK)
 from .neuron import neuron_signal
+from .bounds import update_push_bounds
 from .propagator import advance_buckets, advance_row, rate_set_cascade
 
 # Gauss-Kronrod 7-15 on [-1, 1]: Kronrod abscissae (the odd ones are Gauss nodes), weights
@@ -483,18 +484,13 @@ def learn_update(net, lrn, j):
         net.syn_weight[s] = _opt_step(lrn, net.syn_weight[s], lrn.gw[s], lrn.mw, lrn.sw, s,
                                       bc1, bc2)
         lrn.gw[s] = 0.0
-    v_pos = 0.0
-    v_neg = 0.0
     gain = 0.0
     for k in range(K):
         i = b0 + k
         net.v[i] = _opt_step(lrn, net.v[i], lrn.gv[i], lrn.mv, lrn.sv, i, bc1, bc2)
         lrn.gv[i] = 0.0
-        v_pos += max(net.v[i], 0.0)
-        v_neg += max(-net.v[i], 0.0)
         gain += net.v[i]
-    net.nrn_vpos[j] = v_pos
-    net.nrn_vneg[j] = v_neg
+    update_push_bounds(net, j)
     lrn.gain[j] = gain
     net.nrn_bias[j] = _opt_step(lrn, net.nrn_bias[j], lrn.gb[j], lrn.mb, lrn.sb, j, bc1, bc2)
     lrn.gb[j] = 0.0

@@ -1,8 +1,8 @@
-"""Pending inputs of silent neurons, kept as modal terms against one reference time.
+"""Pending inputs of neurons with margins, kept as modal terms against one reference time.
 
-A neuron proven silent (its margin, crossing.py) needs no check for an input that
-fits in the margin, and nothing reads its state until the margin runs out, it is
-sampled, or it fires. Such an input need not be applied at once: for a modal
+A neuron with a margin (crossing.py) needs no check for an input that fits in it,
+and nothing reads its state until an input does not fit, it is sampled, its
+prediction comes due, or it fires. Such an input need not be applied at once: for a modal
 cascade (z = drive + V c, each mode c_m decaying as e^{-lam_m t}) an input at t_i
 adds, in modal coordinates,
 

@@ -1,7 +1,7 @@
 """HDF5 checkpoints of a Trainer: parameters, optimizer state, epoch and history."""
 import json
 
-from ..compile.arrays import bucket_weight_sums
+from ..engine.bounds import fill_push_bounds
 from ..io.atomic import atomic_path
 
 ARRAYS = ("mw", "sw", "mv", "sv", "mb", "sb", "steps")
@@ -28,8 +28,8 @@ def load_checkpoint(path, trainer):
         net = trainer.compiled
         for name in PARAMS:
             getattr(net, name)[:] = f["params/" + name][()]
-        # the per-neuron sums of the positive and negative bucket weights follow v
-        net.nrn_vpos[:], net.nrn_vneg[:] = bucket_weight_sums(net.v, net.nrn_bstart)
+        # the bounds derived from the bucket weights follow v (engine/bounds.py)
+        fill_push_bounds(net)
         trainer.learner.gain[:] = f["params/gain"][()]
         for name in ARRAYS:
             getattr(trainer.learner, name)[:] = f["optimizer/" + name][()]
