@@ -84,6 +84,14 @@ CASES = {
         pulse=([(2.0 + 3.1 * k, k % 2, 1.0) for k in range(12)], [0.45, -0.3], [0.0, 0.9]),
         delta=([(10.0, 0, 1.0), (28.0, 0, -2.0), (40.0, 0, 1.0)], [0.3], 0.0)),
         60.0, dict(up=5, down=3, floor=1, graded=2)),
+    # the gamma memory (tau doubling, v = 1/K): after an up spike the signal decays
+    # towards a down crossing, and small pulses that fit in the margin above push it
+    # back: the predicted down crossings are delayed (re-searched when they come due)
+    "k4_gamma_delayed_down": (dict(
+        tau=[1.0, 2.0, 4.0, 8.0], v=[0.25] * 4, bias=0.0, theta=0.05,
+        pulse=([(2.0, 0, 1.0)] + [(2.0 + 0.25 * k, 1, 1.0) for k in range(1, 40)]
+               + [(20.0, 0, 1.0)], [1.0, 0.04], 0.0)),
+        40.0, dict(up=2, down=6, graded=2)),
 }
 
 
@@ -120,6 +128,23 @@ def test_single_neuron_matches_ode(name):
         # the threshold really moved: crossing amplitudes differ from theta0
         amps = np.abs([a for _, _, a in got])
         assert np.sum(amps > kwargs["theta"] * (1 + 1e-3)) >= 3
+
+
+@pytest.mark.parametrize("max_search_steps", [1, 2, 1000])
+def test_inputs_that_delay_a_predicted_crossing_match_ode(max_search_steps):
+    """Pulses that fit in the margin above a neuron heading for a down crossing: the
+    prediction stays as a lower bound and is searched again when it comes due, also
+    when the search ran all the way to the crossing (no continuations)."""
+    kwargs, duration, _ = CASES["k4_gamma_delayed_down"]
+    net = single_neuron(**kwargs)
+    result = net.run(duration, max_events=MAX_EVENTS, max_search_steps=max_search_steps)
+    assert result.stats.unchecked_inputs >= 20
+    if max_search_steps == 1000:
+        assert result.stats.continuations == 0
+    expected = simulate_neuron(network_to_spec(net, duration))
+    assert count_kinds(expected)["down"] >= 6
+    compare_spikes(result_spikes(result, "g"), expected, t_tol=T_TOL, a_tol=A_TOL,
+                   label=f"max_search_steps={max_search_steps}", expected_name="ode_neuron")
 
 
 def test_k1_constant_delta_drive_up_spikes_closed_form():

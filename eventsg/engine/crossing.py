@@ -17,6 +17,10 @@ in bucket j moves x, at any later time, by at most ``psi_pos[j]`` up and
 sign picking psi_pos or psi_neg), with ``x_inf = b + I sum(v)``. For the usual
 gamma memory (tau non-decreasing along the cascade) and v >= 0 this is exact when
 all buckets are above the drive: x then never rises above its present value.
+The second derivative of the buckets obeys the cascade without input as well, so
+the same bounds applied to it say how far d2x/dt2 can rise and fall at any later
+time; each side's step uses the tighter of that and the hull's |d2x/dt2| bound
+(a decaying signal, whose d2x/dt2 is mostly positive, gets long steps down).
 
 Margins. When the ranges at ``t_from`` itself prove that the upper level will
 never be reached, the search returns by how much later inputs may push the signal
@@ -101,6 +105,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         x_inf = bias
         push_up = 0.0
         push_down = 0.0
+        bend_up = 0.0
+        bend_down = 0.0
+        u_prev = 0.0
         for k in range(K):
             zk = zt[k]
             x += v[k] * zk
@@ -120,6 +127,15 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             umax = max(umax, u)
             gain_rate += abs(v[k]) * rates[k]
             prev = zk
+            # d2z/dt2 follows the cascade without input too: x'' is bounded like x
+            c = (u_prev - u) * rates[k]
+            if c >= 0.0:
+                bend_up += c * psi_pos[k]
+                bend_down += c * psi_neg[k]
+            else:
+                bend_up -= c * psi_neg[k]
+                bend_down -= c * psi_pos[k]
+            u_prev = u
         if not (math.isfinite(x) and math.isfinite(dx)):
             return NONFINITE, t, 0.0, 0.0
         x_hi = bias
@@ -144,6 +160,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         x_hi = min(x_hi, x_inf + push_up + pad)
         x_lo = max(x_lo, x_inf - push_down - pad)
         curv = (umax - umin) * gain_rate
+        # most x'' can rise, and fall, at any later time (both bounds, the tighter)
+        curv_up = min(curv, bend_up * (1.0 + 1e-12))
+        curv_down = min(curv, bend_down * (1.0 + 1e-12))
 
         up_level = r + theta
         if x >= up_level:
@@ -181,13 +200,13 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         step = math.inf
         limiter = NEVER
         if up_open:
-            step = safe_step(up_level - x, dtheta - dx, curv + theta_curv)
+            step = safe_step(up_level - x, dtheta - dx, curv_up + theta_curv)
             limiter = UP
         if low_open:
             if gate_open:
-                s = safe_step(x - lower, dx + dtheta, curv + theta_curv)
+                s = safe_step(x - lower, dx + dtheta, curv_down + theta_curv)
             else:
-                s = safe_step(x, dx, curv)
+                s = safe_step(x, dx, curv_down)
             if s < step:
                 step = s
                 limiter = DOWN if gate_open else FLOOR
