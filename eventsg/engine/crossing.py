@@ -56,6 +56,14 @@ TIME_RTOL = 1e-14
 
 
 @inline_kernel
+def signed_pushes(s, bound_pos, bound_neg):
+    """Most s units (signed) with push bounds bound_pos, bound_neg move x (up, down)."""
+    if s >= 0.0:
+        return s * bound_pos, s * bound_neg
+    return -s * bound_neg, -s * bound_pos
+
+
+@inline_kernel
 def safe_step(g, g1, g2):
     """Largest s with g + g1*s - g2*s*s/2 > 0 on [0, s) for g > 0, g2 >= 0."""
     if g2 <= 0.0:
@@ -112,13 +120,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             zk = zt[k]
             x += v[k] * zk
             x_inf += v[k] * drive
-            e = zk - drive
-            if e >= 0.0:
-                push_up += e * psi_pos[k]
-                push_down += e * psi_neg[k]
-            else:
-                push_up -= e * psi_neg[k]
-                push_down -= e * psi_pos[k]
+            up, down = signed_pushes(zk - drive, psi_pos[k], psi_neg[k])
+            push_up += up
+            push_down += down
             u = (prev - zk) * rates[k]
             dx += v[k] * u
             zmin = min(zmin, zk)
@@ -128,13 +132,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             gain_rate += abs(v[k]) * rates[k]
             prev = zk
             # d2z/dt2 follows the cascade without input too: x'' is bounded like x
-            c = (u_prev - u) * rates[k]
-            if c >= 0.0:
-                bend_up += c * psi_pos[k]
-                bend_down += c * psi_neg[k]
-            else:
-                bend_up -= c * psi_neg[k]
-                bend_down -= c * psi_pos[k]
+            up, down = signed_pushes((u_prev - u) * rates[k], psi_pos[k], psi_neg[k])
+            bend_up += up
+            bend_down += down
             u_prev = u
         if not (math.isfinite(x) and math.isfinite(dx)):
             return NONFINITE, t, 0.0, 0.0
@@ -239,12 +239,7 @@ def input_fits(margins, g, s, bound_pos, bound_neg):
     (``psi_pos[0]``, ``psi_neg[0]`` for a pulse; sum max(v, 0), sum max(-v, 0) for a
     drive step). A push of 0 fits a margin of 0 (module docstring).
     """
-    if s >= 0.0:
-        up = s * bound_pos
-        down = s * bound_neg
-    else:
-        up = -s * bound_neg
-        down = -s * bound_pos
+    up, down = signed_pushes(s, bound_pos, bound_neg)
     if up <= margins[g, 0] and down <= margins[g, 1]:
         margins[g, 0] -= up
         margins[g, 1] -= down
