@@ -64,6 +64,36 @@ def signed_pushes(s, bound_pos, bound_neg):
 
 
 @inline_kernel
+def bucket_range(z, drive, v, psi_pos, psi_neg, bias):
+    """(x_hi, x_lo): the range of x at all later times without input, bucket by bucket
+    (module docstring), widened by its own rounding."""
+    x_inf = bias
+    push_up = 0.0
+    push_down = 0.0
+    for k in range(z.shape[0]):
+        x_inf += v[k] * drive
+        up, down = signed_pushes(z[k] - drive, psi_pos[k], psi_neg[k])
+        push_up += up
+        push_down += down
+    pad = 1e-15 * (abs(x_inf) + push_up + push_down + abs(bias))
+    return x_inf + push_up + pad, x_inf - push_down - pad
+
+
+@inline_kernel
+def range_margins(x_hi, x_lo, r, theta0):
+    """(margin_up, margin_down) left by a range [x_lo, x_hi] of x at all later times
+    (module docstring): 0 on a side whose level is in reach, inf below when r = 0."""
+    # keep well clear of rounding in the state updates the margins will cover
+    slack = 1e-12 * (1.0 + abs(r) + theta0 + abs(x_hi) + abs(x_lo))
+    margin_up = max(r + theta0 - x_hi - slack, 0.0)
+    if r <= 0.0:
+        return margin_up, math.inf
+    if r > (1.0 + GATE_EPS) * theta0:
+        return margin_up, max(x_lo - (r - theta0) - slack, 0.0)
+    return margin_up, max(x_lo - slack, 0.0)
+
+
+@inline_kernel
 def safe_step(g, g1, g2):
     """Largest s with g + g1*s - g2*s*s/2 > 0 on [0, s) for g > 0, g2 >= 0."""
     if g2 <= 0.0:
@@ -110,19 +140,12 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         umax = 0.0
         gain_rate = 0.0
         prev = drive
-        x_inf = bias
-        push_up = 0.0
-        push_down = 0.0
         bend_up = 0.0
         bend_down = 0.0
         u_prev = 0.0
         for k in range(K):
             zk = zt[k]
             x += v[k] * zk
-            x_inf += v[k] * drive
-            up, down = signed_pushes(zk - drive, psi_pos[k], psi_neg[k])
-            push_up += up
-            push_down += down
             u = (prev - zk) * rates[k]
             dx += v[k] * u
             zmin = min(zmin, zk)
@@ -155,10 +178,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             x_hi = x
         if dx_lo >= 0.0 and x > x_lo:
             x_lo = x
-        # the bucket-by-bucket range, widened by its own rounding
-        pad = 1e-15 * (abs(x_inf) + push_up + push_down + abs(bias))
-        x_hi = min(x_hi, x_inf + push_up + pad)
-        x_lo = max(x_lo, x_inf - push_down - pad)
+        psi_hi, psi_lo = bucket_range(zt, drive, v, psi_pos, psi_neg, bias)
+        x_hi = min(x_hi, psi_hi)
+        x_lo = max(x_lo, psi_lo)
         curv = (umax - umin) * gain_rate
         # most x'' can rise, and fall, at any later time (both bounds, the tighter)
         curv_up = min(curv, bend_up * (1.0 + 1e-12))
@@ -185,15 +207,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
                 # searching on would end in a spurious floor spike where exp underflows
                 low_open = x_lo < 0.0
         if t == t_from:
-            # keep well clear of rounding in the state updates the margins will cover
-            slack = 1e-12 * (1.0 + abs(r) + theta0 + abs(x_hi) + abs(x_lo))
-            if not up_open:
-                margin_up = max(r + theta0 - x_hi - slack, 0.0)
-            if not has_lower:
-                margin_down = math.inf
-            elif not low_open:
-                low = x_lo - (r - theta0) if r > (1.0 + GATE_EPS) * theta0 else x_lo
-                margin_down = max(low - slack, 0.0)
+            margin_up, margin_down = range_margins(x_hi, x_lo, r, theta0)
         if not up_open and not low_open:
             return NEVER, t, margin_up, margin_down
 

@@ -11,19 +11,21 @@ Order of work at one time t (documented, bit-for-bit reproducible):
    delay are arrivals at t, and steps 2-3 repeat).
 Deliveries wait in the event queue; each neuron has at most one prediction (its
 next crossing, or the time its search resumes) in the prediction heap, replaced
-whenever the neuron is touched. A neuron proven silent forever keeps margins
-(see crossing.py): inputs that fit in them are applied without a check (step 3),
-and into a modal cascade they wait as pending terms (pending.py) until the
-neuron's state is next needed. A neuron with a prediction may keep a margin on
-the side away from it; inputs that fit there only delay the predicted crossing,
-which then comes due as a point to search again from.
+whenever the neuron is touched. A neuron keeps margins (see crossing.py) on each
+side whose level its search proved out of reach: inputs that fit in them are
+applied without a check (step 3), and into a modal cascade they wait as pending
+terms (pending.py) until the neuron's state is next needed. An input that does
+not fit has the margins proven again from the neuron's state at its arrival
+first. Inputs that fit on the side away from a prediction only delay the
+predicted crossing, which then comes due as a point to search again from.
 Sample times record the state after everything at that time.
 """
 import math
 
 import numpy as np
 
-from .crossing import CONTINUE, NEVER, NONFINITE, find_crossing, input_fits
+from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
+                       range_margins)
 from .pending import add_pending, flush_pending, pending_into, row_factors
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
@@ -82,6 +84,17 @@ def _advance_stored(net, st, g, t, D):
     if st.h[g] > 0.0:
         st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
     st.t_last[g] = t
+
+
+@inline_kernel
+def _refresh_margins(net, st, g):
+    """Prove neuron g's margins again from its state now (advanced, nothing pending),
+    by the bucket-by-bucket range of its signal (crossing.py)."""
+    b0 = net.nrn_bstart[g]
+    K = net.nrn_K[g]
+    x_hi, x_lo = bucket_range(st.z[b0:b0 + K], st.drive[g], net.v[b0:b0 + K],
+                              net.psi_pos[b0:b0 + K], net.psi_neg[b0:b0 + K], net.nrn_bias[g])
+    st.margin[g, 0], st.margin[g, 1] = range_margins(x_hi, x_lo, st.r[g], net.nrn_theta0[g])
 
 
 @inline_kernel
@@ -160,9 +173,16 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         # an input that fits in the margins cannot make a level reachable
         i = net.nrn_bstart[g] if pulse else g
         fits = input_fits(st.margin, g, w, bound_pos[i], bound_neg[i])
+        at_once = lazy_set < 0
+        if not fits and st.is_dirty[g] == 0:
+            # margins proven at the last search, spent or outgrown: prove them again now
+            advance_neuron(net, st, g, t)
+            _refresh_margins(net, st, g)
+            fits = input_fits(st.margin, g, w, bound_pos[i], bound_neg[i])
+            at_once = True
         if fits:
             st.absorbed[g] = 1      # a prediction of g is now a lower bound
-        if fits and lazy_set >= 0:
+        if fits and not at_once:
             add_pending(net, st, g, K, w, pulse)        # waits as modal terms (pending.py)
         else:
             _apply_input(net, st, g, t, w, pulse)
