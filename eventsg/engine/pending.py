@@ -103,33 +103,10 @@ def add_pending(net, st, g, K, w, pulse):
 
 
 @inline_kernel
-def _pending4_into(net, st, g, s, t, out, o0):
-    """pending_into written out for K = 4: the same operations in the same order."""
-    b0 = net.nrn_bstart[g]
-    m0 = net.rset_mstart[s]
-    V = net.rset_V
-    d0, d1, d2, d3 = modal4_decays(net.rates, net.rset_start[s], net.rset_mult,
-                                   net.rset_base[s], t - st.pend_ref[0])
-    c0 = d0 * st.pend[b0]
-    c1 = d1 * st.pend[b0 + 1]
-    c2 = d2 * st.pend[b0 + 2]
-    c3 = d3 * st.pend[b0 + 3]
-    d = st.pend_drive[g]
-    out[o0] += d + (0.0 + V[m0] * c0)
-    out[o0 + 1] += d + (0.0 + V[m0 + 4] * c0 + V[m0 + 5] * c1)
-    out[o0 + 2] += d + (0.0 + V[m0 + 8] * c0 + V[m0 + 9] * c1 + V[m0 + 10] * c2)
-    out[o0 + 3] += d + (0.0 + V[m0 + 12] * c0 + V[m0 + 13] * c1 + V[m0 + 14] * c2
-                        + V[m0 + 15] * c3)
-
-
-@inline_kernel
 def pending_into(net, st, g, t, out, o0):
     """Add neuron g's pending inputs, as buckets at time t (ms), to out[o0:o0 + K]."""
     s = net.nrn_rset[g]
     K = net.rset_K[s]
-    if K == 4:
-        _pending4_into(net, st, g, s, t, out, o0)
-        return
     m0 = net.rset_mstart[s]
     b0 = net.nrn_bstart[g]
     c = st.rowf[1]
