@@ -4,7 +4,9 @@ from typing import NamedTuple
 import numpy as np
 
 import eventsg as esg
+from eventsg.engine.bounds import bucket_push_bounds
 from eventsg.training import Trainer, fit, plot_learning_curve
+from eventsg.training.checkpoint import load_checkpoint
 
 
 class Sample(NamedTuple):
@@ -55,6 +57,19 @@ def test_fit_reports_metrics_and_resumes_to_the_same_parameters(tmp_path):
     resumed = fit(tr3, samples, epochs=3, seed=4, test=samples, checkpoint=ck, progress=False)
     assert np.array_equal(tr3.compiled.syn_weight, full)
     assert [h["loss"] for h in resumed] == [h["loss"] for h in history]
+    # loading restores v, and the bounds derived from it follow (engine/bounds.py)
+    tr4, _ = _trainer()
+    before = tr4.compiled.psi_pos.copy()
+    load_checkpoint(ck, tr4)
+    net = tr4.compiled
+    assert not np.array_equal(net.psi_pos, before)          # the trained v moved them
+    for g, (b0, K) in enumerate(zip(net.nrn_bstart, net.nrn_K)):
+        pos, neg = np.zeros(K), np.zeros(K)
+        r0 = net.rset_start[net.nrn_rset[g]]
+        vpos, vneg = bucket_push_bounds(net.v[b0:b0 + K], net.rates[r0:r0 + K], pos, neg)
+        assert np.array_equal(net.psi_pos[b0:b0 + K], pos)
+        assert np.array_equal(net.psi_neg[b0:b0 + K], neg)
+        assert (net.nrn_vpos[g], net.nrn_vneg[g]) == (vpos, vneg)
     fig = plot_learning_curve(resumed, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0
     assert fig is not None
