@@ -92,8 +92,9 @@ def _refresh_margins(net, st, g):
     by the bucket-by-bucket range of its signal (crossing.py)."""
     b0 = net.nrn_bstart[g]
     K = net.nrn_K[g]
-    x_hi, x_lo = bucket_range(st.z[b0:b0 + K], st.drive[g], net.v[b0:b0 + K],
-                              net.psi_pos[b0:b0 + K], net.psi_neg[b0:b0 + K], net.nrn_bias[g])
+    psi_pos, psi_neg = _push_bounds(net, g)
+    x_hi, x_lo = bucket_range(st.z[b0:b0 + K], st.drive[g], net.v[b0:b0 + K], psi_pos, psi_neg,
+                              net.nrn_bias[g])
     st.margin[g, 0], st.margin[g, 1] = range_margins(x_hi, x_lo, st.r[g], net.nrn_theta0[g])
 
 
@@ -182,14 +183,13 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
             at_once = True
         if fits:
             st.absorbed[g] = 1      # a prediction of g is now a lower bound
+            unchecked += 1
         if fits and not at_once:
             add_pending(net, st, g, K, w, pulse)        # waits as modal terms (pending.py)
         else:
             _apply_input(net, st, g, t, w, pulse)
             if not fits:
                 _needs_check(st, g)
-        if fits:
-            unchecked += 1
         k += 1
     st.ctr[C_SYNAPTIC] += k - start
     st.ctr[C_UNCHECKED] += unchecked
