@@ -57,10 +57,14 @@ TIME_RTOL = 1e-14
 
 @inline_kernel
 def signed_pushes(s, bound_pos, bound_neg):
-    """Most s units (signed) with push bounds bound_pos, bound_neg move x (up, down)."""
-    if s >= 0.0:
-        return s * bound_pos, s * bound_neg
-    return -s * bound_neg, -s * bound_pos
+    """Most s units (signed) with push bounds bound_pos, bound_neg move x (up, down).
+
+    Without a branch on the sign (inputs of either sign arrive in random order): one
+    of the two parts is 0, so the result is the same product to the last bit.
+    """
+    s_pos = max(s, 0.0)
+    s_neg = max(-s, 0.0)
+    return s_pos * bound_pos + s_neg * bound_neg, s_pos * bound_neg + s_neg * bound_pos
 
 
 @inline_kernel

@@ -30,7 +30,7 @@ from .pending import add_pending, flush_pending, pending_into, row_factors
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
-from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top_time
+from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top, pred_top_time
 from .propagator import PROP_MODAL, advance_buckets, modal4_at, rate_set_cascade
 from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
@@ -162,8 +162,9 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     if lrn is None:          # (pruned when learning: every input is then applied at once)
         lazy_set = net.proj_lazy_rset[p]
     K = 0
+    f4 = (0.0, 0.0, 0.0, 0.0)
     if lazy_set >= 0:
-        row_factors(net, st, lazy_set, t, pulse)
+        f4 = row_factors(net, st, lazy_set, t, pulse)
         K = net.rset_K[lazy_set]
     # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
     bound_pos = net.psi_pos if pulse else net.nrn_vpos
@@ -185,7 +186,7 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
             st.absorbed[g] = 1      # a prediction of g is now a lower bound
             unchecked += 1
         if fits and not at_once:
-            add_pending(net, st, g, K, w, pulse)        # waits as modal terms (pending.py)
+            add_pending(net, st, g, K, w, pulse, f4)    # waits as modal terms (pending.py)
         else:
             _apply_input(net, st, g, t, w, pulse)
             if not fits:
@@ -226,8 +227,9 @@ def fire(net, st, q, g, t, kind, at_crossing):
 
 
 @inline_kernel          # 1.2 M calls per benchmark second: no call passing all of net and st
-def predict(net, st, q, ph, g, t_from, t_end, max_steps):
-    """Search neuron g's next crossing from t_from; it replaces g's prediction.
+def predict(net, st, q, ph, g, t_from, t_end, max_steps, resumed=False):
+    """Search neuron g's next crossing from t_from; it replaces g's prediction
+    (``resumed``: the one that came due, not counted as replaced).
 
     Returns False if the state is not finite.
     """
@@ -252,7 +254,7 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps):
         st.ctr[C_CONTINUATIONS] += 1
     seq = q.meta[SEQ]
     q.meta[SEQ] = seq + 1
-    if pred_set(ph, g, t, seq, status):
+    if pred_set(ph, g, t, seq, status) and not resumed:
         st.ctr[C_REPLACED] += 1
     return True
 
@@ -366,11 +368,13 @@ def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, m
             queue_release(q, slot)
             _deliver(net, st, q, lrn, t, a, b, c, f0, f1)
         else:
-            t, g, kind = pred_pop(ph)
+            t, g, kind = pred_top(ph)
             if kind == CONTINUE or st.absorbed[g] == 1:
-                # a paused search, or a crossing that inputs since may have delayed
+                # a paused search, or a crossing that inputs since may have delayed:
+                # the new prediction takes the place of the one that came due
                 advance_neuron(net, st, g, t)
-                if not predict(net, st, q, ph, g, t, t_end, max_steps):
+                if not predict(net, st, q, ph, g, t, t_end, max_steps, True):
                     return ST_NONFINITE
             else:
+                pred_pop(ph)
                 fire(net, st, q, g, t, kind, True)

@@ -71,7 +71,10 @@ def rebase_pending(net, st, t):
 def row_factors(net, st, s, t, pulse):
     """The factors a row delivered at t (ms) shares: u_m e^{lam_m (t - T)} (into st.rowf[0]).
 
-    u = W e_1 for pulses, -W 1 for drive steps (rate set s).
+    u = W e_1 for pulses, -W 1 for drive steps (rate set s). Returns the first four
+    factors too (0 past K; st.rowf has at least four columns), which add_pending
+    keeps in registers for K = 4: stores into the pending terms could otherwise
+    alias st.rowf and force a reload of every factor at every input.
     """
     if t - st.pend_ref[0] > st.pend_ref[1]:
         rebase_pending(net, st, t)
@@ -88,15 +91,25 @@ def row_factors(net, st, s, t, pulse):
             for j in range(m + 1):
                 u -= net.rset_W[row + j]
         f[m] *= u
+    for m in range(K, 4):
+        f[m] = 0.0
+    return f[0], f[1], f[2], f[3]
 
 
 @inline_kernel
-def add_pending(net, st, g, K, w, pulse):
-    """Neuron g takes an input of size w as pending terms (st.rowf[0] from row_factors)."""
+def add_pending(net, st, g, K, w, pulse, f4):
+    """Neuron g takes an input of size w as pending terms (st.rowf[0] and its first
+    four factors f4, from row_factors)."""
     b0 = net.nrn_bstart[g]
-    f = st.rowf[0]
-    for m in range(K):
-        st.pend[b0 + m] += w * f[m]
+    if K == 4:
+        st.pend[b0] += w * f4[0]
+        st.pend[b0 + 1] += w * f4[1]
+        st.pend[b0 + 2] += w * f4[2]
+        st.pend[b0 + 3] += w * f4[3]
+    else:
+        f = st.rowf[0]
+        for m in range(K):
+            st.pend[b0 + m] += w * f[m]
     if not pulse:
         st.pend_drive[g] += w
     st.has_pend[g] = 1

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .jit import inline_kernel, kernel
-from .queue import entry_before, heap_top_time, swap_entries
+from .queue import heap_top_time, key_before
 
 # meta slots
 SIZE = 0
@@ -36,41 +36,63 @@ def make_prediction_heap(n_neurons):
 
 
 @inline_kernel
-def _before(ph, i, j):
-    return entry_before(ph.time, ph.seq, i, j)
+def _place(ph, i, time, seq, g):
+    """Entry (time, seq) of neuron g goes to heap position i."""
+    ph.time[i] = time
+    ph.seq[i] = seq
+    ph.neuron[i] = g
+    ph.pos[g] = i
 
 
 @inline_kernel
-def _swap(ph, i, j):
-    swap_entries(ph.time, ph.seq, ph.neuron, i, j)
-    ph.pos[ph.neuron[i]] = i
-    ph.pos[ph.neuron[j]] = j
+def _move(ph, src, dst):
+    """The entry at heap position src moves to dst."""
+    _place(ph, dst, ph.time[src], ph.seq[src], ph.neuron[src])
 
 
 @kernel
 def _sift_up(ph, i):
+    """Restore heap order above the entry at i; returns its final position.
+
+    The entry is held aside while the parents it passes move down one level (a
+    hole moves up), so each level costs one move instead of a swap.
+    """
+    time = ph.time[i]
+    seq = ph.seq[i]
+    g = ph.neuron[i]
+    start = i
     while i > 0:
         parent = (i - 1) >> 1
-        if not _before(ph, i, parent):
-            return i
-        _swap(ph, i, parent)
+        if not key_before(time, seq, ph.time[parent], ph.seq[parent]):
+            break
+        _move(ph, parent, i)
         i = parent
+    if i != start:
+        _place(ph, i, time, seq, g)
     return i
 
 
 @kernel
 def _sift_down(ph, i):
+    """Restore heap order below the entry at i (a hole moves down, as in _sift_up)."""
     n = ph.meta[SIZE]
+    time = ph.time[i]
+    seq = ph.seq[i]
+    g = ph.neuron[i]
+    start = i
     while True:
         child = 2 * i + 1
         if child >= n:
-            return
-        if child + 1 < n and _before(ph, child + 1, child):
+            break
+        if child + 1 < n and key_before(ph.time[child + 1], ph.seq[child + 1],
+                                        ph.time[child], ph.seq[child]):
             child += 1
-        if not _before(ph, child, i):
-            return
-        _swap(ph, i, child)
+        if not key_before(ph.time[child], ph.seq[child], time, seq):
+            break
+        _move(ph, child, i)
         i = child
+    if i != start:
+        _place(ph, i, time, seq, g)
 
 
 @kernel
@@ -98,11 +120,11 @@ def pred_remove(ph, g):
     if i < 0:
         return
     last = ph.meta[SIZE] - 1
-    if i != last:
-        _swap(ph, i, last)
     ph.meta[SIZE] = last
     ph.pos[g] = -1
     if i != last:
+        # the last entry fills the gap, then finds its place
+        _move(ph, last, i)
         if _sift_up(ph, i) == i:
             _sift_down(ph, i)
 
@@ -111,6 +133,14 @@ def pred_remove(ph, g):
 def pred_top_time(ph):
     """Time of the earliest prediction (inf when empty)."""
     return heap_top_time(ph.time, ph.meta[SIZE])
+
+
+@inline_kernel
+def pred_top(ph):
+    """(time, neuron, kind) of the earliest prediction, left in the heap; a new
+    prediction for that neuron (pred_set) then replaces it in place."""
+    g = ph.neuron[0]
+    return ph.time[0], g, ph.kind[g]
 
 
 @kernel

@@ -75,13 +75,19 @@ def queue_free(q):
 
 
 @inline_kernel
-def entry_before(time, key, i, j):
-    """Heap order shared by the engine's heaps: entry i before j by (time, key)."""
-    if time[i] < time[j]:
+def key_before(time_i, key_i, time_j, key_j):
+    """Heap order shared by the engine's heaps: (time_i, key_i) before (time_j, key_j)."""
+    if time_i < time_j:
         return True
-    if time[i] > time[j]:
+    if time_i > time_j:
         return False
-    return key[i] < key[j]
+    return key_i < key_j
+
+
+@inline_kernel
+def entry_before(time, key, i, j):
+    """Heap entry i before entry j (key_before)."""
+    return key_before(time[i], key[i], time[j], key[j])
 
 
 @inline_kernel

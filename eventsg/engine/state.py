@@ -58,7 +58,7 @@ class EngineState(NamedTuple):
     pend_drive: np.ndarray   # float64 (n,) pending steps of the drive
     has_pend: np.ndarray     # uint8 (n,) 1 while a neuron has pending inputs
     pend_ref: np.ndarray     # float64 (2,) reference time of the pending terms, ms; its span
-    rowf: np.ndarray         # scratch (2, Kmax): a row's shared factors; flush scratch
+    rowf: np.ndarray         # scratch (2, max(Kmax, 4)): a row's shared factors; flush scratch
     absorbed: np.ndarray     # uint8 (n,) 1 once an input fits in the margins since the last
     #                          search: the neuron's prediction is only a lower bound
 
@@ -80,7 +80,7 @@ def make_state(net, spike_buffer=1 << 16):
         now=np.zeros(1), E=np.zeros((kmax, kmax)),
         work=np.zeros((kmax, max(kmax, MAX_TERMS + 1))), zt=np.zeros(kmax),
         pend=np.zeros(net.v.shape[0]), pend_drive=np.zeros(n), has_pend=np.zeros(n, np.uint8),
-        pend_ref=np.array([0.0, pending_span(net)]), rowf=np.zeros((2, kmax)),
+        pend_ref=np.array([0.0, pending_span(net)]), rowf=np.zeros((2, max(kmax, 4))),
         absorbed=np.zeros(n, np.uint8))
     st.dirty[:] = np.arange(n)
     st.is_dirty[:] = 1
