@@ -110,6 +110,20 @@ def safe_step(g, g1, g2):
     return (g1 + disc) / g2
 
 
+@inline_kernel
+def latest_crossing(g, g1, g2):
+    """Smallest s >= 0 with g + g1*s + g2*s*s/2 <= 0 for g > 0, g2 >= 0 (inf if none):
+    a margin g whose second derivative never exceeds g2 is 0 by then at the latest."""
+    if g1 >= 0.0:
+        return math.inf
+    if g2 <= 0.0:
+        return g / (-g1)
+    disc = g1 * g1 - 2.0 * g2 * g
+    if disc < 0.0:
+        return math.inf
+    return 2.0 * g / (math.sqrt(disc) - g1)
+
+
 @inline_kernel          # a call would pass every array of the cascade as a struct of seven words
 def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
                   z0, drive, r, h0, t0, t_from, t_end, max_steps, E, work, zt):
@@ -217,6 +231,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
 
         step = math.inf
         limiter = NEVER
+        step_other = math.inf        # the nearest of the candidates not chosen
         if up_open:
             step = safe_step(up_level - x, dtheta - dx, curv_up + theta_curv)
             limiter = UP
@@ -226,8 +241,11 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             else:
                 s = safe_step(x, dx, curv_down)
             if s < step:
+                step_other = step
                 step = s
                 limiter = DOWN if gate_open else FLOOR
+            else:
+                step_other = s
             if not gate_open and h > 0.0 and r > (1.0 + GATE_EPS) * theta0:
                 # the down rule switches on when theta decays to r / (1 + eps)
                 # Rounding may put it a hair in the past: never step backwards. Step
@@ -237,12 +255,30 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
                 s_gate = max(0.0, math.log(h / (r / (1.0 + GATE_EPS) - theta0)) / inv_tau_h)
                 s_gate += 4e-16 * (max(1.0, abs(t)) + s_gate) + 4.5e-16 / inv_tau_h
                 if s_gate < step:
+                    step_other = step
                     step = s_gate
                     limiter = CONTINUE
+                else:
+                    step_other = min(step_other, s_gate)
         if t + step > t_end:
             return NEVER, t, margin_up, margin_down
-        if limiter != CONTINUE and step <= TIME_RTOL * max(1.0, abs(t)):
+        tol = TIME_RTOL * max(1.0, abs(t))
+        if limiter != CONTINUE and step <= tol:
             # converged from below onto the crossing of the nearest level
+            return limiter, t + step, margin_up, margin_down
+        # the level is reached by the first root of the margin's upper bound at the
+        # latest: once that is within the tolerance of the step, the step ends on the
+        # crossing (one evaluation fewer than converging further), unless another
+        # candidate (a crossing on the other side, the gate) could come first
+        if limiter == UP:
+            step_hi = latest_crossing(up_level - x, dtheta - dx, curv_down + theta_curv)
+        elif limiter == DOWN:
+            step_hi = latest_crossing(x - lower, dx + dtheta, curv_up + theta_curv)
+        elif limiter == FLOOR:
+            step_hi = latest_crossing(x, dx, curv_up)
+        else:
+            step_hi = math.inf
+        if step_hi - step <= tol and step_hi <= step_other and t + step_hi <= t_end:
             return limiter, t + step, margin_up, margin_down
         t += step
     return CONTINUE, t, margin_up, margin_down
