@@ -74,3 +74,7 @@ def test_compiled_network_bounds_follow_its_weights():
     compiled, _ = compile_network(net, 10.0)
     assert np.all(compiled.psi_pos == 0.25) and np.all(compiled.psi_neg == 0.0)
     assert np.all(compiled.nrn_vpos == 1.0) and np.all(compiled.nrn_vneg == 0.0)
+    # what an input reads: pulse up / down (bucket 1), drive step up / down
+    assert np.array_equal(compiled.nrn_input_bounds,
+                          np.tile([0.25, 0.0, 1.0, 0.0], (compiled.nrn_K.size, 1)))
+    assert compiled.nrn_input_bounds.ctypes.data % 64 == 0     # a row in one cache line

@@ -70,6 +70,7 @@ def test_fit_reports_metrics_and_resumes_to_the_same_parameters(tmp_path):
         assert np.array_equal(net.psi_pos[b0:b0 + K], pos)
         assert np.array_equal(net.psi_neg[b0:b0 + K], neg)
         assert (net.nrn_vpos[g], net.nrn_vneg[g]) == (vpos, vneg)
+        assert list(net.nrn_input_bounds[g]) == [pos[0], neg[0], vpos, vneg]
     fig = plot_learning_curve(resumed, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0
     assert fig is not None

@@ -10,6 +10,15 @@ from typing import NamedTuple
 import numpy as np
 
 
+def aligned_zeros(shape, align=64):
+    """Zeros (float64, C order) whose data starts on an ``align``-byte boundary, so that
+    rows of a power-of-two width never straddle a cache line."""
+    n = int(np.prod(shape))
+    buf = np.zeros(n + align // 8)
+    start = (-buf.ctypes.data % align) // 8
+    return buf[start:start + n].reshape(shape)
+
+
 class CompiledNetwork(NamedTuple):
     # per gamma neuron g
     nrn_K: np.ndarray            # int64, buckets
@@ -21,6 +30,9 @@ class CompiledNetwork(NamedTuple):
     nrn_vpos: np.ndarray         # float64, sum_k max(v_k, 0): most a unit drive step moves x up
     nrn_vneg: np.ndarray         # float64, sum_k max(-v_k, 0): ... and down (crossing.py)
     nrn_rset: np.ndarray         # int64, index of its rate set (time constants)
+    nrn_input_bounds: np.ndarray  # float64 (n, 4), most a unit input moves x up / down at any
+    #                               later time: pulse (psi_pos, psi_neg of bucket 1), drive step
+    #                               (nrn_vpos, nrn_vneg); one row per neuron, read at every input
     v: np.ndarray                # float64 (total buckets,), bucket weights
     psi_pos: np.ndarray          # float64, like v: most a unit in bucket j moves x up, ever
     psi_neg: np.ndarray          # float64, like v: ... and down (engine/bounds.py)

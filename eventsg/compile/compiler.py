@@ -9,7 +9,7 @@ from ..errors import CompileError
 from ..model.population import GammaPopulation
 from ..model.sources import PoissonSource, SignalSource
 from ..engine.bounds import fill_push_bounds
-from .arrays import CompiledNetwork
+from .arrays import CompiledNetwork, aligned_zeros
 
 MAX_TABLE_ENTRIES = 1_000_000
 """Most power-table entries (8 MB) a network keeps; further series sets use squaring.
@@ -181,7 +181,7 @@ def compile_network(net, duration):
         nrn_K=_i64(cat(K_list)), nrn_bstart=bstart_flat, nrn_bias=_f64(cat(bias)),
         nrn_theta0=_f64(cat(theta0)), nrn_vpos=np.zeros(n_flat), nrn_vneg=np.zeros(n_flat),
         nrn_inv_tau_h=_f64(cat(inv_tau_h)), nrn_beta=_f64(cat(beta)),
-        nrn_rset=_i64(cat(rset_of)), v=v_flat, psi_pos=np.zeros(v_flat.size),
+        nrn_rset=_i64(cat(rset_of)), nrn_input_bounds=aligned_zeros((n_flat, 4)), v=v_flat, psi_pos=np.zeros(v_flat.size),
         psi_neg=np.zeros(v_flat.size), rates=_f64(cat(rate_parts)),
         rset_start=_i64(rset_start), rset_K=_i64(rset_K),
         rset_center=_f64([0.5 * (r.max() + r.min()) for r in rate_parts]),
@@ -200,7 +200,7 @@ def compile_network(net, duration):
         syn_weight=_f64(cat(weight_parts) if weight_parts else np.zeros(0)),
         syn_delay=_f64(cat(delay_parts) if delay_parts else np.zeros(0)),
         in_time=_f64(in_t[order]), in_node=_i64(in_node[order]), in_amp=_f64(in_a[order]))
-    fill_push_bounds(compiled)      # nrn_vpos, nrn_vneg, psi_pos, psi_neg from v
+    fill_push_bounds(compiled)      # nrn_vpos, nrn_vneg, psi_pos, psi_neg, nrn_input_bounds
     layout = Layout(
         names=tuple(p.name for p in pops),
         kinds=tuple("gamma" if isinstance(p, GammaPopulation) else "source" for p in pops),

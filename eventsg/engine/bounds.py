@@ -48,7 +48,7 @@ def bucket_push_bounds(v, rates, psi_pos, psi_neg):
 @kernel
 def fill_push_bounds(net):
     """bucket_push_bounds for every neuron of a compiled network: psi_pos, psi_neg,
-    nrn_vpos and nrn_vneg follow the bucket weights net.v."""
+    nrn_vpos, nrn_vneg and nrn_input_bounds follow the bucket weights net.v."""
     for g in range(net.nrn_K.shape[0]):
         update_push_bounds(net, g)
 
@@ -63,3 +63,8 @@ def update_push_bounds(net, g):
                                     net.psi_pos[b0:b0 + K], net.psi_neg[b0:b0 + K])
     net.nrn_vpos[g] = vpos
     net.nrn_vneg[g] = vneg
+    # the four an input reads, side by side (pulse up, down; drive step up, down)
+    net.nrn_input_bounds[g, 0] = net.psi_pos[b0]
+    net.nrn_input_bounds[g, 1] = net.psi_neg[b0]
+    net.nrn_input_bounds[g, 2] = vpos
+    net.nrn_input_bounds[g, 3] = vneg

@@ -26,7 +26,7 @@ import numpy as np
 
 from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
                        range_margins)
-from .pending import add_pending, flush_pending, pending_into, row_factors
+from .pending import LAZY_DOWN, LAZY_UP, add_pending, flush_pending, pending_into, row_factors
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
@@ -95,14 +95,15 @@ def _refresh_margins(net, st, g):
     psi_pos, psi_neg = _push_bounds(net, g)
     x_hi, x_lo = bucket_range(st.z[b0:b0 + K], st.drive[g], net.v[b0:b0 + K], psi_pos, psi_neg,
                               net.nrn_bias[g])
-    st.margin[g, 0], st.margin[g, 1] = range_margins(x_hi, x_lo, st.r[g], net.nrn_theta0[g])
+    st.lazy[g, LAZY_UP], st.lazy[g, LAZY_DOWN] = range_margins(x_hi, x_lo, st.r[g],
+                                                               net.nrn_theta0[g])
 
 
 @inline_kernel
 def _needs_check(st, g):
     """Neuron g loses its margins and is checked once the arrivals at this time are done."""
-    st.margin[g, 0] = 0.0
-    st.margin[g, 1] = 0.0
+    st.lazy[g, LAZY_UP] = 0.0
+    st.lazy[g, LAZY_DOWN] = 0.0
     _mark_dirty(st, g)
 
 
@@ -167,20 +168,19 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         f4 = row_factors(net, st, lazy_set, t, pulse)
         K = net.rset_K[lazy_set]
     # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
-    bound_pos = net.psi_pos if pulse else net.nrn_vpos
-    bound_neg = net.psi_neg if pulse else net.nrn_vneg
+    col = 0 if pulse else 2
+    bounds = net.nrn_input_bounds
     while k < end and (uniform or net.syn_delay[k] == d0):
         g = net.syn_target[k]
         w = net.syn_weight[k] * amp
         # an input that fits in the margins cannot make a level reachable
-        i = net.nrn_bstart[g] if pulse else g
-        fits = input_fits(st.margin, g, w, bound_pos[i], bound_neg[i])
+        fits = input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1])
         at_once = lazy_set < 0
         if not fits and st.is_dirty[g] == 0:
             # margins proven at the last search, spent or outgrown: prove them again now
             advance_neuron(net, st, g, t)
             _refresh_margins(net, st, g)
-            fits = input_fits(st.margin, g, w, bound_pos[i], bound_neg[i])
+            fits = input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1])
             at_once = True
         if fits:
             st.absorbed[g] = 1      # a prediction of g is now a lower bound
@@ -240,15 +240,15 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps, resumed=False):
         cascade, v, psi_pos, psi_neg, net.nrn_bias[g], net.nrn_theta0[g],
         net.nrn_inv_tau_h[g], z, st.drive[g], st.r[g], st.h[g], st.t_last[g], t_from, t_end,
         max_steps, E, work, zt)
-    st.margin[g, 0] = margin_up
-    st.margin[g, 1] = margin_down
+    st.lazy[g, LAZY_UP] = margin_up
+    st.lazy[g, LAZY_DOWN] = margin_down
     st.absorbed[g] = 0
     if status == NEVER:
         pred_remove(ph, g)
         return True
     if status == NONFINITE:
-        st.margin[g, 0] = 0.0
-        st.margin[g, 1] = 0.0
+        st.lazy[g, LAZY_UP] = 0.0
+        st.lazy[g, LAZY_DOWN] = 0.0
         return False
     if status == CONTINUE:
         st.ctr[C_CONTINUATIONS] += 1

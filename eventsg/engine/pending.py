@@ -9,7 +9,8 @@ adds, in modal coordinates,
     pulse w:        c += w W e_1 * e^{-lam (t - t_i)}
     drive step w:   drive += w, and c -= w W 1 * e^{-lam (t - t_i)}
 
-which is kept as ``pend += sign * w * u * e^{lam (t_i - T)}`` against one reference
+which is kept as ``pend += sign * w * u * e^{lam (t_i - T)}`` (the neuron's row of
+``st.lazy`` from column LAZY_PEND, beside its margins) against one reference
 time T shared by the whole network (``pend_ref[0]``). The factor
 ``u_m e^{lam_m (t_i - T)}`` is the same for every target of a row (all targets of
 a projection share one rate set), so a delivery into a silent neuron costs K
@@ -24,6 +25,14 @@ import numpy as np
 
 from .jit import inline_kernel, kernel
 from .propagator import PROP_MODAL, _modal_decays, modal4_decays
+
+LAZY_UP = 0
+"""Column of ``st.lazy`` holding a neuron's margin above (crossing.py)."""
+LAZY_DOWN = 1
+"""... and below."""
+LAZY_PEND = 2
+"""First column of its pending modal terms: one row per neuron holds all an input
+reads and writes, one cache line for K <= 6."""
 
 SPAN_EXPONENT = 40.0
 """Largest lam_max (t - T) of a pending factor: e^40 ~ 2e17, far from overflow."""
@@ -61,9 +70,8 @@ def rebase_pending(net, st, t):
         if st.has_pend[g] == 1:
             s = net.nrn_rset[g]
             _set_decays(net, s, shift, f)
-            b0 = net.nrn_bstart[g]
             for m in range(net.rset_K[s]):
-                st.pend[b0 + m] *= f[m]
+                st.lazy[g, LAZY_PEND + m] *= f[m]
     st.pend_ref[0] = t
 
 
@@ -100,16 +108,15 @@ def row_factors(net, st, s, t, pulse):
 def add_pending(net, st, g, K, w, pulse, f4):
     """Neuron g takes an input of size w as pending terms (st.rowf[0] and its first
     four factors f4, from row_factors)."""
-    b0 = net.nrn_bstart[g]
     if K == 4:
-        st.pend[b0] += w * f4[0]
-        st.pend[b0 + 1] += w * f4[1]
-        st.pend[b0 + 2] += w * f4[2]
-        st.pend[b0 + 3] += w * f4[3]
+        st.lazy[g, LAZY_PEND] += w * f4[0]
+        st.lazy[g, LAZY_PEND + 1] += w * f4[1]
+        st.lazy[g, LAZY_PEND + 2] += w * f4[2]
+        st.lazy[g, LAZY_PEND + 3] += w * f4[3]
     else:
         f = st.rowf[0]
         for m in range(K):
-            st.pend[b0 + m] += w * f[m]
+            st.lazy[g, LAZY_PEND + m] += w * f[m]
     if not pulse:
         st.pend_drive[g] += w
     st.has_pend[g] = 1
@@ -121,11 +128,10 @@ def pending_into(net, st, g, t, out, o0):
     s = net.nrn_rset[g]
     K = net.rset_K[s]
     m0 = net.rset_mstart[s]
-    b0 = net.nrn_bstart[g]
     c = st.rowf[1]
     _set_decays(net, s, t - st.pend_ref[0], c)
     for m in range(K):
-        c[m] *= st.pend[b0 + m]
+        c[m] *= st.lazy[g, LAZY_PEND + m]
     d = st.pend_drive[g]
     for i in range(K):
         acc = 0.0
@@ -140,8 +146,7 @@ def flush_pending(net, st, g, t):
     """Apply neuron g's pending inputs to its state, already advanced to t (ms)."""
     pending_into(net, st, g, t, st.z, net.nrn_bstart[g])
     st.drive[g] += st.pend_drive[g]
-    b0 = net.nrn_bstart[g]
     for m in range(net.rset_K[net.nrn_rset[g]]):
-        st.pend[b0 + m] = 0.0
+        st.lazy[g, LAZY_PEND + m] = 0.0
     st.pend_drive[g] = 0.0
     st.has_pend[g] = 0

@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .pending import pending_span
+from ..compile.arrays import aligned_zeros
+from .pending import LAZY_PEND, pending_span
 from .propagator import MAX_TERMS
 from .queue import EventQueue, make_queue
 
@@ -42,8 +43,10 @@ class EngineState(NamedTuple):
     drive: np.ndarray        # float64 (n,) delta-coded input I
     r: np.ndarray            # float64 (n,) transmitted signal
     h: np.ndarray            # float64 (n,) threshold adaptation at t_last
-    margin: np.ndarray       # float64 (n, 2) push up / down a silent neuron can take unchecked
-    #                          (crossing.py)
+    lazy: np.ndarray         # float64 (n, LAZY_PEND + Kmax, padded to a multiple of 8), one
+    #                          row per neuron, read and written at every input: the push up /
+    #                          down a silent neuron can take unchecked (columns LAZY_UP,
+    #                          LAZY_DOWN; crossing.py), then its pending modal terms (pending.py)
     dirty: np.ndarray        # int64 (n,) neurons to re-check at the current time
     is_dirty: np.ndarray     # uint8 (n,)
     spk_t: np.ndarray        # float64 (buf,) spike buffer: time, ms
@@ -54,7 +57,6 @@ class EngineState(NamedTuple):
     E: np.ndarray            # scratch (Kmax, Kmax)
     work: np.ndarray         # scratch (Kmax, max(Kmax, MAX_TERMS + 1))
     zt: np.ndarray           # scratch (Kmax,)
-    pend: np.ndarray         # float64 (total buckets,) pending modal terms (pending.py)
     pend_drive: np.ndarray   # float64 (n,) pending steps of the drive
     has_pend: np.ndarray     # uint8 (n,) 1 while a neuron has pending inputs
     pend_ref: np.ndarray     # float64 (2,) reference time of the pending terms, ms; its span
@@ -73,13 +75,13 @@ def make_state(net, spike_buffer=1 << 16):
     kmax = int(net.nrn_K.max()) if n else 1
     st = EngineState(
         z=np.zeros(net.v.shape[0]), t_last=np.zeros(n), drive=np.zeros(n),
-        r=np.zeros(n), h=np.zeros(n), margin=np.zeros((n, 2)),
+        r=np.zeros(n), h=np.zeros(n), lazy=aligned_zeros((n, -(-(LAZY_PEND + kmax) // 8) * 8)),
         dirty=np.zeros(n, np.int64), is_dirty=np.zeros(n, np.uint8),
         spk_t=np.empty(spike_buffer), spk_neuron=np.empty(spike_buffer, np.int64),
         spk_amp=np.empty(spike_buffer), ctr=np.zeros(N_COUNTERS, np.int64),
         now=np.zeros(1), E=np.zeros((kmax, kmax)),
         work=np.zeros((kmax, max(kmax, MAX_TERMS + 1))), zt=np.zeros(kmax),
-        pend=np.zeros(net.v.shape[0]), pend_drive=np.zeros(n), has_pend=np.zeros(n, np.uint8),
+        pend_drive=np.zeros(n), has_pend=np.zeros(n, np.uint8),
         pend_ref=np.array([0.0, pending_span(net)]), rowf=np.zeros((2, max(kmax, 4))),
         absorbed=np.zeros(n, np.uint8))
     st.dirty[:] = np.arange(n)
