@@ -232,18 +232,24 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         step = math.inf
         limiter = NEVER
         step_other = math.inf        # the nearest of the candidates not chosen
+        # the chosen margin, its slope, and how far its second derivative can rise
+        lim_g, lim_g1, lim_rise = 0.0, 0.0, 0.0
         if up_open:
-            step = safe_step(up_level - x, dtheta - dx, curv_up + theta_curv)
+            lim_g, lim_g1, lim_rise = up_level - x, dtheta - dx, curv_down + theta_curv
+            step = safe_step(lim_g, lim_g1, curv_up + theta_curv)
             limiter = UP
         if low_open:
             if gate_open:
-                s = safe_step(x - lower, dx + dtheta, curv_down + theta_curv)
+                g, g1 = x - lower, dx + dtheta
+                fall, rise = curv_down + theta_curv, curv_up + theta_curv
             else:
-                s = safe_step(x, dx, curv_down)
+                g, g1, fall, rise = x, dx, curv_down, curv_up
+            s = safe_step(g, g1, fall)
             if s < step:
                 step_other = step
                 step = s
                 limiter = DOWN if gate_open else FLOOR
+                lim_g, lim_g1, lim_rise = g, g1, rise
             else:
                 step_other = s
             if not gate_open and h > 0.0 and r > (1.0 + GATE_EPS) * theta0:
@@ -270,14 +276,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         # latest: once that is within the tolerance of the step, the step ends on the
         # crossing (one evaluation fewer than converging further), unless another
         # candidate (a crossing on the other side, the gate) could come first
-        if limiter == UP:
-            step_hi = latest_crossing(up_level - x, dtheta - dx, curv_down + theta_curv)
-        elif limiter == DOWN:
-            step_hi = latest_crossing(x - lower, dx + dtheta, curv_up + theta_curv)
-        elif limiter == FLOOR:
-            step_hi = latest_crossing(x, dx, curv_up)
-        else:
-            step_hi = math.inf
+        step_hi = latest_crossing(lim_g, lim_g1, lim_rise) if limiter != CONTINUE else math.inf
         if step_hi - step <= tol and step_hi <= step_other and t + step_hi <= t_end:
             return limiter, t + step, margin_up, margin_down
         t += step

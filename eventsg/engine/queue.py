@@ -85,33 +85,22 @@ def key_before(time_i, key_i, time_j, key_j):
 
 
 @inline_kernel
-def entry_before(time, key, i, j):
-    """Heap entry i before entry j (key_before)."""
-    return key_before(time[i], key[i], time[j], key[j])
-
-
-@inline_kernel
 def _before(q, i, j):
-    return entry_before(q.time, q.tie, i, j)
-
-
-@inline_kernel
-def swap_entries(time, key, item, i, j):
-    """Swap heap entries i and j (time, key and item) of the engine's heaps."""
-    t = time[i]
-    time[i] = time[j]
-    time[j] = t
-    k = key[i]
-    key[i] = key[j]
-    key[j] = k
-    m = item[i]
-    item[i] = item[j]
-    item[j] = m
+    return key_before(q.time[i], q.tie[i], q.time[j], q.tie[j])
 
 
 @inline_kernel
 def _swap(q, i, j):
-    swap_entries(q.time, q.tie, q.slot, i, j)
+    """Swap heap entries i and j (time, tie and slot)."""
+    t = q.time[i]
+    q.time[i] = q.time[j]
+    q.time[j] = t
+    k = q.tie[i]
+    q.tie[i] = q.tie[j]
+    q.tie[j] = k
+    m = q.slot[i]
+    q.slot[i] = q.slot[j]
+    q.slot[j] = m
 
 
 @kernel
