@@ -7,5 +7,27 @@ one BLAS thread. This must happen before numpy is first imported.
 """
 import os
 
+import pytest
+
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+TRAINING_MODULES = {"test_bench_training", "test_learning_fixed_step", "test_learning_gradient",
+                    "test_learning_updates", "test_temporal_pattern_task", "test_train_cli",
+                    "test_training_fit", "test_training_shd"}
+"""Modules that run the learning kernels: compiling those (cold cache) is most of the
+suite's time."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``), the tests that compile the learning
+    kernels go first, all to one worker, while the other compiles the event loop and
+    runs the rest: no kernel family is compiled by both workers at once."""
+    training = [it for it in items if it.module.__name__.rpartition(".")[2] in TRAINING_MODULES]
+    if not training:
+        return
+    for item in training:
+        item.add_marker(pytest.mark.xdist_group("training"))
+    chosen = set(map(id, training))
+    items[:] = training + [it for it in items if id(it) not in chosen]
