@@ -23,11 +23,11 @@ suite's time."""
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``--dist loadgroup``), the tests that compile the learning
     kernels go first, all to one worker, while the other compiles the event loop and
-    runs the rest: no kernel family is compiled by both workers at once."""
-    training = [it for it in items if it.module.__name__.rpartition(".")[2] in TRAINING_MODULES]
-    if not training:
-        return
-    for item in training:
-        item.add_marker(pytest.mark.xdist_group("training"))
-    chosen = set(map(id, training))
-    items[:] = training + [it for it in items if id(it) not in chosen]
+    runs the rest, so the two largest compiles run side by side."""
+    def is_training(item):
+        return item.module.__name__.rpartition(".")[2] in TRAINING_MODULES
+
+    for item in items:
+        if is_training(item):
+            item.add_marker(pytest.mark.xdist_group("training"))
+    items.sort(key=lambda item: not is_training(item))      # stable: order kept otherwise
