@@ -10,6 +10,17 @@ from typing import NamedTuple
 import numpy as np
 
 
+def kernel_array(values, dtype):
+    """``values`` as a C-contiguous, writeable array of ``dtype`` (a copy only where needed).
+
+    Numba compiles a kernel for the types of its arguments, and a read-only array
+    (a user's constant, a view of one) is a type of its own: handed to a kernel, it
+    would cost a second compile of the whole engine loop, minutes with a cold cache.
+    Every array that reaches a kernel from the user's side goes through here.
+    """
+    return np.require(values, dtype, ("C", "W"))
+
+
 def aligned_zeros(shape, align=64):
     """Zeros (float64, C order) whose data starts on an ``align``-byte boundary, so that
     rows of a power-of-two width never straddle a cache line."""

@@ -9,7 +9,7 @@ from ..errors import CompileError
 from ..model.population import GammaPopulation
 from ..model.sources import PoissonSource, SignalSource
 from ..engine.bounds import fill_push_bounds
-from .arrays import CompiledNetwork, aligned_zeros
+from .arrays import CompiledNetwork, aligned_zeros, kernel_array
 
 MAX_TABLE_ENTRIES = 1_000_000
 """Most power-table entries (8 MB) a network keeps; further series sets use squaring.
@@ -43,11 +43,11 @@ def _source_events(net, pop, duration):
 
 
 def _i64(values):
-    return np.ascontiguousarray(values, dtype=np.int64)
+    return kernel_array(values, np.int64)
 
 
 def _f64(values):
-    return np.ascontiguousarray(values, dtype=np.float64)
+    return kernel_array(values, np.float64)
 
 
 def compile_network(net, duration):

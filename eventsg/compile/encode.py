@@ -9,6 +9,8 @@ reaches r + theta and -theta when it reaches r - theta (analytic times); r += a.
 import numpy as np
 from numba import njit
 
+from .arrays import kernel_array
+
 
 @njit(cache=True)
 def _value_at(t, values, c, time):
@@ -102,12 +104,13 @@ def encode_signal(t, values, theta, duration):
     scalar or (n,). Returns (times, channels, amplitudes) sorted by time (ties:
     channel order).
     """
-    t = np.ascontiguousarray(t, dtype=np.float64)
+    t = kernel_array(t, np.float64)
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         values = values[:, None]
-    values = np.ascontiguousarray(values)
-    theta = np.ascontiguousarray(np.broadcast_to(np.asarray(theta, np.float64), (values.shape[1],)))
+    values = kernel_array(values, np.float64)
+    theta = kernel_array(np.broadcast_to(np.asarray(theta, np.float64), (values.shape[1],)),
+                         np.float64)
     empty_t, empty_c, empty_a = np.empty(0), np.empty(0, np.int64), np.empty(0)
     count = _encode_all(t, values, theta, float(duration), empty_t, empty_c, empty_a, False)
     out_t, out_c, out_a = np.empty(count), np.empty(count, np.int64), np.empty(count)

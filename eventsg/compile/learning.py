@@ -5,6 +5,7 @@ from ..engine.learn_state import (F_BETA1, F_BETA2, F_EPS, F_LR, F_WIN_A, F_WIN_
                                   I_LOSS, I_NOUT, I_OPT, I_OUT0, I_OUT_POP, I_UPDATE, LOSS_CE,
                                   LOSS_MSE, N_FOPT, N_IOPT, OPT_ADAM, OPT_SGD, STACK, Learner)
 from ..engine.propagator import MAX_TERMS
+from .arrays import kernel_array
 from ..model.population import GammaPopulation
 from ..model.validation import fail
 
@@ -155,7 +156,7 @@ def build_learner(net, compiled, layout, readout, loss="mse", optimizer="sgd", l
     gain = np.add.reduceat(compiled.v, compiled.nrn_bstart) if n else np.zeros(0)
 
     def i64(a):
-        return np.ascontiguousarray(a, dtype=np.int64)
+        return kernel_array(a, np.int64)
 
     def flat(lists):
         start = np.zeros(len(lists) + 1, np.int64)
@@ -173,7 +174,7 @@ def build_learner(net, compiled, layout, readout, loss="mse", optimizer="sgd", l
         in_syn=i64(in_syn), in_trace=i64(syn_trace[in_syn]), tr_off=tr_off,
         iopt=iopt, fopt=fopt, tg_t=z(0), tg_v=z(0), brk=z(0),
         t_ref=z(n), t_int=z(n), zref=z(nb), iref=z(n), m0=z(n), U=z(nb),
-        gain=np.ascontiguousarray(gain, dtype=np.float64),
+        gain=kernel_array(gain, np.float64),
         gw=z(nsyn), gv=z(nb), gb=z(n), mw=z(nsyn), sw=z(nsyn), mv=z(nb), sv=z(nb), mb=z(n), sb=z(n),
         steps=z(n, np.int64), tr_z=z(max(total, 1)), tr_drive=z(n_rows_total),
         tr_t=z(n_rows_total), tc_t=np.full(n_rows_total, -1.0), tc_z=z(max(total, 1)),
@@ -205,7 +206,7 @@ def set_sample(lrn, duration, label=0, target=None, window=None, update=True):
     else:
         if target is None:
             fail(owner, "target", None, "(times, values) for the MSE loss")
-        tg_t = np.ascontiguousarray(target[0], dtype=np.float64).reshape(-1)
+        tg_t = kernel_array(np.reshape(target[0], -1), np.float64)
         tg_v = np.asarray(target[1], dtype=np.float64)
         if tg_v.ndim == 1:
             tg_v = tg_v[:, None]
@@ -218,7 +219,7 @@ def set_sample(lrn, duration, label=0, target=None, window=None, update=True):
             k = int(np.flatnonzero(np.diff(tg_t) < 0)[0])
             fail(owner, "target", f"times decreasing at index {k + 1} ({tg_t[k]} -> {tg_t[k + 1]} ms)",
                  "non-decreasing times (a time given twice makes a step)")
-        tg_v = np.ascontiguousarray(tg_v).reshape(-1)
+        tg_v = kernel_array(tg_v.reshape(-1), np.float64)
     cuts = np.concatenate([tg_t, [a, b]])
     brk = np.unique(cuts[(cuts > 0.0) & (cuts < duration)])
-    return lrn._replace(tg_t=tg_t, tg_v=tg_v, brk=np.ascontiguousarray(brk))
+    return lrn._replace(tg_t=tg_t, tg_v=tg_v, brk=kernel_array(brk, np.float64))

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..compile.arrays import aligned_zeros
+from ..compile.arrays import aligned_zeros, kernel_array
 from .pending import LAZY_PEND, pending_span
 from .propagator import MAX_TERMS
 from .queue import EventQueue, make_queue
@@ -102,8 +102,8 @@ class Recorder(NamedTuple):
 
 
 def make_recorder(net, times, neurons):
-    times = np.ascontiguousarray(times, dtype=np.float64)
-    neurons = np.ascontiguousarray(neurons, dtype=np.int64)
+    times = kernel_array(times, np.float64)
+    neurons = kernel_array(neurons, np.int64)
     K = net.nrn_K[neurons]
     zoff = np.zeros(neurons.size, np.int64)
     if neurons.size:
