@@ -80,10 +80,18 @@ def _advance_stored(net, st, g, t, D):
                   net.rset_mult, net.rset_base[s], st.z, b0, st.drive[g], D, st.z, b0)
     else:
         z, v, cascade, E, work, zt = _neuron_views(net, st, g)
-        advance_buckets(cascade, z, st.drive[g], D, E, work, z)
+        _advance_apart(cascade, z, st.drive[g], D, E, work)
     if st.h[g] > 0.0:
         st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
     st.t_last[g] = t
+
+
+@kernel
+def _advance_apart(cascade, z, drive, D, E, work):
+    """advance_buckets in place, as a call of its own: the cascades other than the
+    default (K = 4, modal) pay for a call, and the copies of advance_neuron inlined
+    into the engine's loops stay small (each copy costs compile time)."""
+    advance_buckets(cascade, z, drive, D, E, work, z)
 
 
 @inline_kernel
@@ -133,9 +141,9 @@ def _emit(net, q, node, t, amp):
 
 
 @inline_kernel
-def _apply_input(net, st, g, t, w, pulse):
-    """Neuron g, advanced to t (ms), takes an input of size w: bucket 1 or drive jumps."""
-    advance_neuron(net, st, g, t)
+def _apply_input(net, st, g, w, pulse):
+    """Neuron g, already advanced to the input's time, takes an input of size w: bucket 1
+    or drive jumps."""
     if pulse:
         st.z[net.nrn_bstart[g]] += w
     else:
@@ -176,9 +184,10 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         # an input that fits in the margins cannot make a level reachable
         fits = input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1])
         at_once = lazy_set < 0
+        if not fits or at_once:
+            advance_neuron(net, st, g, t)       # (one copy of it in this loop)
         if not fits and st.is_dirty[g] == 0:
             # margins proven at the last search, spent or outgrown: prove them again now
-            advance_neuron(net, st, g, t)
             _refresh_margins(net, st, g)
             fits = input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1])
             at_once = True
@@ -188,7 +197,7 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         if fits and not at_once:
             add_pending(net, st, g, K, w, pulse, f4)    # waits as modal terms (pending.py)
         else:
-            _apply_input(net, st, g, t, w, pulse)
+            _apply_input(net, st, g, w, pulse)
             if not fits:
                 _needs_check(st, g)
         k += 1
@@ -204,7 +213,12 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
 
 @kernel
 def fire(net, st, q, g, t, kind, at_crossing):
-    """Neuron g spikes at t (ms) by rule ``kind``; record, update r and h, emit."""
+    """Neuron g spikes at t (ms) by rule ``kind``; record, update r and h, emit.
+
+    Callers pass ``at_crossing`` as ``np.bool_(...)``, a value: Numba compiles a
+    kernel once for each literal argument, and a plain True or False would make two
+    copies of this one.
+    """
     advance_neuron(net, st, g, t)
     z, v, cascade, E, work, zt = _neuron_views(net, st, g)
     x = neuron_signal(z, v, net.nrn_bias[g])
@@ -274,7 +288,7 @@ def _check_dirty(net, st, q, ph, t, t_end, max_steps):
             return False
         kind = spike_kind(x, st.r[g], net.nrn_theta0[g] + st.h[g])
         if kind != NO_SPIKE:
-            fire(net, st, q, g, t, kind, False)
+            fire(net, st, q, g, t, kind, np.bool_(False))
         elif not predict(net, st, q, ph, g, t, t_end, max_steps):
             return False
     return True
@@ -377,4 +391,4 @@ def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, m
                     return ST_NONFINITE
             else:
                 pred_pop(ph)
-                fire(net, st, q, g, t, kind, True)
+                fire(net, st, q, g, t, kind, np.bool_(True))
