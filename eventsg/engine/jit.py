@@ -65,4 +65,6 @@ kernel = njit(cache=True, _nrt=False)
 inline_kernel = njit(cache=True, _nrt=False, inline="always")
 """Decorator for small kernels on the hot path, inlined into their callers: a call
 passes every array as a struct of seven words, which costs more than the work of a
-small helper."""
+small helper. Numba copies the whole IR of such a kernel (with what it inlines in
+turn) to every call site, at a compile cost of about its blocks times its
+variables: keep them small, and give a large one few call sites."""
