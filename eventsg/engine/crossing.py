@@ -42,7 +42,7 @@ import math
 from .jit import inline_kernel
 
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
-from .propagator import advance_buckets
+from .propagator import advance_buckets_hot
 
 NEVER = -1
 """No crossing in [t, t_end]."""
@@ -144,7 +144,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
     margin_down = 0.0
     for _ in range(max_steps):
         D = t - t0
-        advance_buckets(cascade, z0, drive, D, E, work, zt)
+        advance_buckets_hot(cascade, z0, drive, D, E, work, zt)
         h = h0 * math.exp(-D * inv_tau_h) if h0 > 0.0 else 0.0
         theta = theta0 + h
         dtheta = -h * inv_tau_h

@@ -31,7 +31,8 @@ from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amp
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
 from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top, pred_top_time
-from .propagator import PROP_MODAL, advance_buckets, modal4_at, rate_set_cascade
+from .propagator import (PROP_MODAL, advance_buckets, advance_buckets_apart, modal4_at,
+                         rate_set_cascade)
 from .queue import ARRIVAL, SEQ, queue_free, queue_pop, queue_push, queue_release, queue_top_time
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUT_POS, C_INPUTS, C_SAMPLE_POS,
                     C_REPLACED, C_SEARCHES, C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, C_UNCHECKED,
@@ -80,18 +81,12 @@ def _advance_stored(net, st, g, t, D):
                   net.rset_mult, net.rset_base[s], st.z, b0, st.drive[g], D, st.z, b0)
     else:
         z, v, cascade, E, work, zt = _neuron_views(net, st, g)
-        _advance_apart(cascade, z, st.drive[g], D, E, work)
+        # a call: each copy of advance_neuron inlined into the engine's loops stays
+        # small (compile time), and the loop around it fast (propagator.py)
+        advance_buckets_apart(cascade, z, st.drive[g], D, E, work, z)
     if st.h[g] > 0.0:
         st.h[g] *= math.exp(-D * net.nrn_inv_tau_h[g])
     st.t_last[g] = t
-
-
-@kernel
-def _advance_apart(cascade, z, drive, D, E, work):
-    """advance_buckets in place, as a call of its own: the cascades other than the
-    default (K = 4, modal) pay for a call, and the copies of advance_neuron inlined
-    into the engine's loops stay small (each copy costs compile time)."""
-    advance_buckets(cascade, z, drive, D, E, work, z)
 
 
 @inline_kernel
