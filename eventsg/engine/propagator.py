@@ -456,27 +456,10 @@ def advance_buckets(cascade, z0, drive, D, E, work, out):
 
 @kernel
 def advance_buckets_apart(cascade, z0, drive, D, E, work, out):
-    """``advance_buckets`` as a call of its own, for the loops that inline only the
-    default cascade's path (``advance_buckets_hot``)."""
+    """``advance_buckets`` as a call of its own, for the engine's loops: they inline only
+    the default cascade's path (``modal4_at``) and call this for the others. Inlined
+    whole, the other methods' code slows the loop around it even where it never runs."""
     advance_buckets(cascade, z0, drive, D, E, work, out)
-
-
-@inline_kernel
-def advance_buckets_hot(cascade, z0, drive, D, E, work, out):
-    """``advance_buckets`` for the engine's hot loops, the same to the last bit: a copy
-    for D <= 0 and the default cascade (K = 4, modal) inline, every other cascade by
-    a call. Inlined whole, the other methods' code slows the loop around it even
-    where it never runs (the crossing search took 202 ns for two points with it
-    inline, 148 ns without)."""
-    K = z0.shape[0]
-    if D <= 0.0:
-        for k in range(K):
-            out[k] = z0[k]
-    elif cascade[3] == PROP_MODAL and K == 4:
-        modal4_at(cascade[0], 0, cascade[4], cascade[5], 0, cascade[6], cascade[7], z0, 0, drive,
-                  D, out, 0)
-    else:
-        advance_buckets_apart(cascade, z0, drive, D, E, work, out)
 
 
 @inline_kernel
