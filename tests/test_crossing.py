@@ -371,8 +371,8 @@ def compare(st, t_from, t_end, max_steps, time_tol=TIME_TOL):
             return "never", (f"kernel reports kind {status} at t={t_pkg!r}, reference finds no "
                              f"spike in the horizon; {where}")
         return "never", None
-    if status != kind or not abs(t_pkg - t_ref) <= max(time_tol,
-                                                        rounding_allowance(st, kind, t_ref)):
+    diff = abs(t_pkg - t_ref)
+    if status != kind or not (diff <= time_tol or diff <= rounding_allowance(st, kind, t_ref)):
         return kind, (f"kernel ({status}, {t_pkg!r}) vs reference ({kind}, {t_ref!r}), "
                       f"diff {abs(t_pkg - t_ref):.3g} ms; {where}")
     return kind, None
