@@ -14,11 +14,16 @@ Tables (printed, and written as CSV to --out):
   percentile |dt_spike|, matched fractions), and Brian2 run time / ours;
 * brian2_targets.csv: Brian2's code-generation targets at the largest dt;
 * brian2_cost.csv: how each side's run time grows when the simulated duration
-  doubles at equal activity, and when the activity halves (input rate halved).
+  doubles at equal activity, and when the activity halves (input rate halved);
+* brian2_activity.csv: the same network with the input rate at each of
+  --activity-rates: synaptic events, each side's run time at the largest dt and
+  at the equal-accuracy dt, Brian2's median spike-time error there, and the
+  ratios; the summary names the activity below which each target holds.
 The summary names the dt at which Brian2's median spike-time error first falls
 below 1e-3 ms, and our speed ratio there.
 """
 import argparse
+import inspect
 import statistics
 import sys
 from pathlib import Path
@@ -29,8 +34,14 @@ from peers import report                                          # noqa: E402
 from peers.brian2_gamma import brian2_status, run_brian2           # noqa: E402
 from peers.spike_match import concat_populations, match            # noqa: E402
 
+from eventsg.examples import two_layer_network                     # noqa: E402
+
 ACCURACY_MS = 1e-3
 MATCH_WINDOW_MS = 3.0
+TARGET_AT_EQUAL_ACCURACY = 50.0
+"""The speed-up over Brian2 aimed for at equal accuracy ..."""
+TARGET_AT_LARGEST_DT = 1.0
+"""... and at dt = 0.1 ms."""
 
 
 def gamma_spikes(res, pops):
@@ -60,6 +71,8 @@ def main(argv=None):
                         help="other Brian2 targets timed at the largest dt ('' for none)")
     parser.add_argument("--integrator", default="propagator", choices=("propagator", "exact"))
     parser.add_argument("--skip-cost", action="store_true", help="skip the duration/activity table")
+    parser.add_argument("--activity-rates", default="10,5,2.5,1.25",
+                        help="input rates (Hz) of the activity sweep ('' for none)")
     parser.add_argument("--out", default="bench-results")
     args = parser.parse_args(argv)
     ok, why = brian2_status()
@@ -67,7 +80,6 @@ def main(argv=None):
         sys.exit(f"brian2 does not import here ({why}); see BENCHMARKS.md for the set-up")
     dts = sorted((float(x) for x in args.dts.split(",")), reverse=True)
 
-    from eventsg.examples import two_layer_network
     net, (inp, hid, out) = two_layer_network()
     pops = (hid, out)
     net.run(duration=20.0)                                     # compile or load the kernels
@@ -107,7 +119,8 @@ def main(argv=None):
         ratio = runs[acc_dt].run_s / wall
         print(f"\nequal accuracy: Brian2's median error first falls below {ACCURACY_MS:g} ms at "
               f"dt = {acc_dt:g} ms; eventsg is {ratio:.1f}x faster there "
-              f"(target >= 50x); at dt = {dts[0]:g} ms: {runs[dts[0]].run_s / wall:.2f}x")
+              f"(target >= {TARGET_AT_EQUAL_ACCURACY:g}x); "
+              f"at dt = {dts[0]:g} ms: {runs[dts[0]].run_s / wall:.2f}x")
 
     targets = [t for t in args.compare_targets.split(",") if t]
     if targets:
@@ -122,29 +135,119 @@ def main(argv=None):
                              "(build: code generation + compilation, cached builds are faster)",
                              trows)
 
+    cost_dts = [dts[0]] + ([acc_dt] if acc_dt is not None and acc_dt != dts[0] else [])
+    peer = Runs(args, net, pops, wall, exact_res, runs)
     if not args.skip_cost:
-        cost_dts = [dts[0]] + ([acc_dt] if acc_dt is not None and acc_dt != dts[0] else [])
-        crows = []
-        half = args.duration / 2
-        for label, rate, dur in (("base", 10.0, args.duration), ("duration/2", 10.0, half),
-                                 ("rate/2", 5.0, args.duration)):
-            n2, (_, h2, o2) = two_layer_network(rate_hz=rate)
-            w2, r2 = (wall, exact_res) if label == "base" else event_run(n2, dur, args.repeats)
-            row = dict(case=label, duration_ms=dur, input_hz=rate,
-                       synaptic_events=r2.stats.synaptic_events, eventsg_s=w2)
-            for dt in cost_dts:
-                b = runs[dt] if label == "base" else run_brian2(
-                    n2, dur, dt, target=args.target, integrator=args.integrator)
-                row[f"brian2_dt{dt:g}_s"] = b.run_s
-            crows.append(row)
-        base = crows[0]
-        for r in crows:
-            for k in [k for k in r if k.endswith("_s")]:
-                r[k.replace("_s", "_rel")] = r[k] / base[k]
-            r["events_rel"] = r["synaptic_events"] / base["synaptic_events"]
-        report.table_and_csv(args.out, "brian2_cost.csv",
-                             "cost growth (rel = relative to base; base duration doubles "
-                             "duration/2 at equal activity; rate/2 halves the input rate)", crows)
+        cost_table(args, peer, cost_dts)
+    rates = [float(x) for x in args.activity_rates.split(",") if x]
+    if rates:
+        activity_table(args, peer, rates, cost_dts, acc_dt)
+
+
+class Runs:
+    """Each side's runs by (input rate, duration[, dt]), each measured once per script run."""
+
+    def __init__(self, args, net, pops, wall, exact_res, brian_runs):
+        self.args = args
+        self.base_rate = inspect.signature(two_layer_network).parameters["rate_hz"].default
+        self.nets = {self.base_rate: (net, pops)}
+        self.events = {(self.base_rate, args.duration): (wall, exact_res)}
+        self.brian = {(self.base_rate, args.duration, dt): b for dt, b in brian_runs.items()}
+
+    def network(self, rate):
+        """(network, (hidden, output)) at input rate ``rate`` (Hz)."""
+        if rate not in self.nets:
+            n, (_, hid, out) = two_layer_network(rate_hz=rate)
+            self.nets[rate] = (n, (hid, out))
+        return self.nets[rate]
+
+    def eventsg(self, rate, duration):
+        """(median wall s, last result) of the event-driven engine."""
+        key = (rate, duration)
+        if key not in self.events:
+            self.events[key] = event_run(self.network(rate)[0], duration, self.args.repeats)
+        return self.events[key]
+
+    def brian2(self, rate, duration, dt):
+        key = (rate, duration, dt)
+        if key not in self.brian:
+            self.brian[key] = run_brian2(self.network(rate)[0], duration, dt,
+                                         target=self.args.target,
+                                         integrator=self.args.integrator)
+        return self.brian[key]
+
+
+def cost_table(args, peer, cost_dts):
+    """brian2_cost.csv: run time against duration (halved) and activity (input rate halved)."""
+    rate0 = peer.base_rate
+    crows = []
+    for label, rate, dur in (("base", rate0, args.duration),
+                             ("duration/2", rate0, args.duration / 2),
+                             ("rate/2", rate0 / 2, args.duration)):
+        w2, r2 = peer.eventsg(rate, dur)
+        row = dict(case=label, duration_ms=dur, input_hz=rate,
+                   synaptic_events=r2.stats.synaptic_events, eventsg_s=w2)
+        for dt in cost_dts:
+            row[f"brian2_dt{dt:g}_s"] = peer.brian2(rate, dur, dt).run_s
+        crows.append(row)
+    base = crows[0]
+    for r in crows:
+        for k in [k for k in r if k.endswith("_s")]:
+            r[k.replace("_s", "_rel")] = r[k] / base[k]
+        r["events_rel"] = r["synaptic_events"] / base["synaptic_events"]
+    report.table_and_csv(args.out, "brian2_cost.csv",
+                         "cost growth (rel = relative to base; base duration doubles "
+                         "duration/2 at equal activity; rate/2 halves the input rate)", crows)
+
+
+def activity_table(args, peer, rates, cost_dts, acc_dt):
+    """brian2_activity.csv: both sides as the input rate, and with it every layer's
+    activity, falls; and the activity below which each target holds."""
+    rows = []
+    for rate in sorted(rates, reverse=True):
+        n, pops = peer.network(rate)
+        w, res = peer.eventsg(rate, args.duration)
+        n_neurons = sum(p.n for p in pops)
+        row = dict(input_hz=rate, synaptic_events=res.stats.synaptic_events,
+                   events_per_neuron_ms=res.stats.synaptic_events / n_neurons / args.duration,
+                   eventsg_s=w)
+        for dt in cost_dts:
+            b = peer.brian2(rate, args.duration, dt)
+            row[f"brian2_dt{dt:g}_s"] = b.run_s
+            row[f"speedup_dt{dt:g}"] = b.run_s / w
+        if acc_dt is not None:
+            theta = float(pops[0].theta.min())
+            m = match(gamma_spikes(res, pops), brian2_spikes(peer.brian2(rate, args.duration,
+                                                                         acc_dt), pops),
+                      MATCH_WINDOW_MS, merge_small=0.5 * theta)
+            row[f"median_err_dt{acc_dt:g}_ms"] = m.median_error_ms
+        rows.append(row)
+    report.table_and_csv(args.out, "brian2_activity.csv",
+                         f"eventsg vs Brian2 as the input rate falls ({args.duration:g} ms; "
+                         "speed-up = Brian2 run / eventsg run)", rows)
+    goals = [(cost_dts[0], TARGET_AT_LARGEST_DT)]
+    if acc_dt is not None and acc_dt != cost_dts[0]:
+        goals.append((acc_dt, TARGET_AT_EQUAL_ACCURACY))
+    for dt, goal in goals:
+        print(f"  dt = {dt:g} ms, target speed-up {goal:g}: " + target_summary(rows, dt, goal))
+
+
+def target_summary(rows, dt, goal):
+    """Where, along the activity sweep (rows by falling rate), a speed-up target holds."""
+    key = f"speedup_dt{dt:g}"
+    met = [r for r in rows if r[key] >= goal]
+    missed = [r for r in rows if r[key] < goal]
+    if not met:
+        return (f"not met down to {rows[-1]['input_hz']:g} Hz "
+                f"({rows[-1]['events_per_neuron_ms']:.3g} events per neuron and ms)")
+    top = max(met, key=lambda r: r["events_per_neuron_ms"])
+    text = (f"met up to {top['input_hz']:g} Hz ({top['events_per_neuron_ms']:.3g} events per "
+            f"neuron and ms, {top[key]:.3g}x)")
+    if missed:
+        low = min(missed, key=lambda r: r["events_per_neuron_ms"])
+        text += (f", missed from {low['input_hz']:g} Hz ({low['events_per_neuron_ms']:.3g}, "
+                 f"{low[key]:.3g}x)")
+    return text
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""The activity sweep of the Brian2 benchmark (scripts/bench_brian2.py), without Brian2.
+
+Where along the sweep a speed-up target holds is read off measured rows; each
+side's runs are measured once and shared by the tables that need them.
+"""
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import bench_brian2  # noqa: E402
+
+from eventsg.examples import two_layer_network  # noqa: E402
+
+
+def _rows(speedups):
+    """Sweep rows by falling input rate (10, 5, 2.5, ... Hz), events halving with it."""
+    return [dict(input_hz=10.0 / 2 ** i, events_per_neuron_ms=2.4 / 2 ** i, **{"speedup_dt0.1": s})
+            for i, s in enumerate(speedups)]
+
+
+def test_target_summary_names_the_busiest_activity_that_meets_it():
+    text = bench_brian2.target_summary(_rows([0.4, 0.8, 1.5, 3.0]), 0.1, 1.0)
+    assert text.startswith("met up to 2.5 Hz (0.6 events per neuron and ms, 1.5x)")
+    assert "missed from 5 Hz (1.2, 0.8x)" in text
+
+
+def test_target_summary_when_met_everywhere_or_nowhere():
+    assert "missed" not in bench_brian2.target_summary(_rows([1.2, 2.0]), 0.1, 1.0)
+    text = bench_brian2.target_summary(_rows([0.3, 0.6]), 0.1, 1.0)
+    assert text == "not met down to 5 Hz (1.2 events per neuron and ms)"
+
+
+def test_runs_reuse_the_base_measurements_and_build_other_rates_anew():
+    net, (inp, hid, out) = two_layer_network(n_inputs=50, n_hidden=40, n_out=40, fan_out=10)
+    args = SimpleNamespace(duration=50.0, repeats=1, target="cpp_standalone",
+                           integrator="propagator")
+    base = (0.123, "result")
+    peer = bench_brian2.Runs(args, net, (hid, out), *base, {0.1: "brian2 run"})
+    assert peer.eventsg(peer.base_rate, 50.0) == base
+    assert peer.brian2(peer.base_rate, 50.0, 0.1) == "brian2 run"
+    other, pops = peer.network(peer.base_rate / 2)
+    assert other is not net and [p.n for p in pops] == [1000, 1000]
+    assert peer.network(peer.base_rate / 2)[0] is other
