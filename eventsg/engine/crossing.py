@@ -41,6 +41,8 @@ import math
 
 from .jit import inline_kernel
 
+from .exponential_roots import (NO_CROSSING, UNDECIDED, first_crossing,
+                                first_crossing_doubling)
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
 from .propagator import PROP_MODAL, advance_buckets_apart, modal4_at
 
@@ -142,6 +144,8 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
     t = t_from
     margin_up = 0.0
     margin_down = 0.0
+    # fixed levels and rates that are multiples of one base: Laguerre's rule first
+    by_signs = h0 <= 0.0 and cascade[3] == PROP_MODAL and cascade[6][0] > 0
     for _ in range(max_steps):
         D = t - t0
         # the default cascade inline, the others by a call: inlined whole, their code
@@ -237,6 +241,25 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             margin_up, margin_down = range_margins(x_hi, x_lo, r, theta0)
         if not up_open and not low_open:
             return NEVER, t, margin_up, margin_down
+        if by_signs and t == t_from:
+            low_level = 0.0
+            low_kind = FLOOR
+            if has_lower:
+                low_level = lower
+                low_kind = DOWN if gate_open else FLOOR
+            mult = cascade[6]
+            if K == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
+                kind, s = first_crossing_doubling(cascade[4], cascade[5], cascade[7], v, zt,
+                                                  drive, bias, up_level, up_open, low_level,
+                                                  low_open, low_kind)
+            else:
+                kind, s = first_crossing(cascade[4], cascade[5], mult, cascade[7], v, zt, drive,
+                                         bias, up_level, up_open, low_level, low_open,
+                                         low_kind, work[0][:K])
+            if kind == NO_CROSSING or (kind != UNDECIDED and t + s > t_end):
+                return NEVER, t, margin_up, margin_down
+            if kind != UNDECIDED:
+                return kind, t + s, margin_up, margin_down
 
         step = math.inf
         limiter = NEVER
