@@ -9,7 +9,10 @@ to each level satisfies ``g(t+s) >= g + g' s - G s^2 / 2``; the search steps to 
 first root of that lower bound, so it never passes a crossing, and converges to a
 crossing quadratically from below. It stops when a level is out of reach forever
 (proof by the ranges), when it passes ``t_end``, or after ``max_steps`` steps
-(the caller schedules a continuation).
+(the caller schedules a continuation). Before stepping, where the cascade is modal
+with rates that are multiples of one base rate and the threshold does not adapt,
+Laguerre's rule of signs (exponential_roots.py) decides most searches at once: no
+crossing, or exactly one, found by Newton's method without the safe steps.
 
 A second range of x comes from the buckets one by one (engine/bounds.py): one unit
 in bucket j moves x, at any later time, by at most ``psi_pos[j]`` up and
