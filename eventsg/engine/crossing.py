@@ -44,8 +44,7 @@ import math
 
 from .jit import inline_kernel
 
-from .exponential_roots import (NO_CROSSING, UNDECIDED, first_crossing,
-                                first_crossing_doubling)
+from .exponential_roots import NO_CROSSING, UNDECIDED, decide_by_signs
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
 from .propagator import PROP_MODAL, advance_buckets_apart, modal4_at
 
@@ -250,15 +249,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             if has_lower:
                 low_level = lower
                 low_kind = DOWN if gate_open else FLOOR
-            mult = cascade[6]
-            if K == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
-                kind, s = first_crossing_doubling(cascade[4], cascade[5], cascade[7], v, zt,
-                                                  drive, bias, up_level, up_open, low_level,
-                                                  low_open, low_kind)
-            else:
-                kind, s = first_crossing(cascade[4], cascade[5], mult, cascade[7], v, zt, drive,
-                                         bias, up_level, up_open, low_level, low_open,
-                                         low_kind, work[0][:K])
+            kind, s = decide_by_signs(cascade[4], cascade[5], cascade[6], cascade[7], v, zt,
+                                      drive, bias, up_level, up_open, low_level, low_open,
+                                      low_kind, work)
             if kind == NO_CROSSING or (kind != UNDECIDED and t + s > t_end):
                 return NEVER, t, margin_up, margin_down
             if kind != UNDECIDED:

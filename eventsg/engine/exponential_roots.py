@@ -155,7 +155,7 @@ def unique_root(A0, q, sign, mult):
     return u
 
 
-@kernel
+@inline_kernel
 def first_crossing(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_level,
                    low_open, low_kind, q):
     """(kind, s): the first crossing after the point whose buckets are ``z`` (drive
@@ -254,7 +254,7 @@ def _side_changes4(A0, b0, b1, b2, b3, tol):
     return changes
 
 
-@kernel
+@inline_kernel
 def first_crossing_doubling(V, W, base, v, z, drive, bias, up_level, up_open, low_level,
                             low_open, low_kind):
     """first_crossing for K = 4 with rate multiples 8, 4, 2, 1 (tau doubling along the
@@ -298,3 +298,16 @@ def first_crossing_doubling(V, W, base, v, z, drive, bias, up_level, up_open, lo
     if u <= 0.0:
         return kind, math.inf
     return kind, -math.log(u) / base
+
+
+@kernel
+def decide_by_signs(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_level,
+                    low_open, low_kind, work):
+    """first_crossing, written out for the usual cascade (K = 4, multiples 8, 4, 2, 1):
+    the one call the crossing search makes (its loop stays small; ``work``: scratch
+    with a row of at least K)."""
+    if z.shape[0] == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
+        return first_crossing_doubling(V, W, base, v, z, drive, bias, up_level, up_open,
+                                       low_level, low_open, low_kind)
+    return first_crossing(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_level,
+                          low_open, low_kind, work[0][:z.shape[0]])
