@@ -62,6 +62,38 @@ def signal_modes(V, W, v, z, drive, q):
         q[m] = gain * c
 
 
+@inline_kernel
+def _add_term(total, term, changes, tol):
+    """(sign changes so far, next partial sum) once ``term`` is added to the partial sum
+    ``total`` (an A0 of exactly 0 has no sign); changes -1 when the new sum is within
+    tol of 0, its sign untrusted."""
+    new = total + term
+    if abs(new) <= tol:
+        return -1, new
+    if total != 0.0 and (new > 0.0) != (total > 0.0):
+        return changes + 1, new
+    return changes, new
+
+
+@inline_kernel
+def _bracketed_newton(u, p, newton_step, lo, hi):
+    """One step of the root finders: (done, next u, lo, hi), with p = p(u) and the
+    bracket (lo, hi) of the last points where p was negative and positive; a step
+    that leaves the bracket is replaced by bisection."""
+    if p > 0.0:
+        hi = u
+    elif p < 0.0:
+        lo = u
+    else:
+        return True, u, lo, hi
+    un = u - newton_step
+    if abs(un - u) <= ROOT_RTOL * u:
+        return True, un, lo, hi     # (a step below one ulp leaves un == u at a bracket end)
+    if not (lo < un < hi):
+        un = 0.5 * (lo + hi)
+    return hi - lo <= ROOT_RTOL * hi, un, lo, hi
+
+
 @kernel
 def partial_sign_changes(A0, q, sign, mult):
     """Sign changes of the partial sums of A0, sign * q (modes by increasing ``mult``),
@@ -77,22 +109,15 @@ def partial_sign_changes(A0, q, sign, mult):
     tol = SIGN_RTOL * scale
     step = 1 if mult[0] < mult[K - 1] else -1
     m = 0 if step == 1 else K - 1
-    total = A0
-    prev = 0.0 if A0 == 0.0 else A0
     if A0 != 0.0 and abs(A0) <= tol:
         return -1
-    changes = 0
+    changes, total = 0, A0
     for _ in range(K):
-        total += sign * q[m]
+        changes, total = _add_term(total, sign * q[m], changes, tol)
         m += step
-        if abs(total) <= tol:
+        if changes < 0:
             return -1
-        if prev != 0.0 and (total > 0.0) != (prev > 0.0):
-            changes += 1
-        prev = total
-    if total <= 0.0:
-        return -1               # f(0) > 0 is the caller's; rounding disagrees
-    return changes
+    return changes if total > 0.0 else -1   # f(0) > 0 is the caller's; rounding may differ
 
 
 @inline_kernel
@@ -138,20 +163,9 @@ def unique_root(A0, q, sign, mult):
     u = 1.0
     for _ in range(MAX_ROOT_STEPS):
         p, dp = _poly(A0, q, sign, mult, u)
-        if p > 0.0:
-            hi = u
-        elif p < 0.0:
-            lo = u
-        else:
+        done, u, lo, hi = _bracketed_newton(u, p, p / dp if dp != 0.0 else 2.0, lo, hi)
+        if done:
             return u
-        un = u - p / dp if dp != 0.0 else -1.0
-        if abs(un - u) <= ROOT_RTOL * u:
-            return un               # (a step below one ulp leaves un == u at a bracket end)
-        if not (lo < un < hi):
-            un = 0.5 * (lo + hi)
-        if hi - lo <= ROOT_RTOL * hi:
-            return un
-        u = un
     return u
 
 
@@ -216,42 +230,22 @@ def _doubling_root(A0, a0, a1, a2, a3):
         t1 = a1 * u4
         t0 = a0 * (u4 * u4)
         p = A0 + t3 + t2 + t1 + t0
-        if p > 0.0:
-            hi = u
-        elif p < 0.0:
-            lo = u
-        else:
-            return u
         slope_u = t3 + 2.0 * t2 + 4.0 * t1 + 8.0 * t0         # u p'(u)
-        un = u - p * u / slope_u if slope_u != 0.0 else -1.0
-        if abs(un - u) <= ROOT_RTOL * u:
-            return un
-        if not (lo < un < hi):
-            un = 0.5 * (lo + hi)
-        if hi - lo <= ROOT_RTOL * hi:
-            return un
-        u = un
+        done, u, lo, hi = _bracketed_newton(u, p, p * u / slope_u if slope_u != 0.0 else 2.0,
+                                            lo, hi)
+        if done:
+            return u
     return u
 
 
 @inline_kernel
 def _side_changes4(A0, b0, b1, b2, b3, tol):
     """partial_sign_changes for four terms already in increasing order and signed."""
-    if A0 != 0.0 and abs(A0) <= tol:
-        return -1
-    changes = 0
-    prev = A0
-    total = A0
+    changes, total = (0, A0) if A0 == 0.0 or abs(A0) > tol else (-1, A0)
     for term in (b0, b1, b2, b3):
-        total += term
-        if abs(total) <= tol:
-            return -1
-        if prev != 0.0 and (total > 0.0) != (prev > 0.0):
-            changes += 1
-        prev = total
-    if total <= 0.0:
-        return -1
-    return changes
+        if changes >= 0:
+            changes, total = _add_term(total, term, changes, tol)
+    return changes if total > 0.0 else -1
 
 
 @inline_kernel
