@@ -146,8 +146,9 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
     t = t_from
     margin_up = 0.0
     margin_down = 0.0
-    # fixed levels and rates that are multiples of one base: Laguerre's rule first
-    by_signs = h0 <= 0.0 and cascade[3] == PROP_MODAL and cascade[6][0] > 0
+    # fixed levels, and a modal cascade with rates that are multiples of one base or a
+    # single bucket: Laguerre's rule first
+    by_signs = h0 <= 0.0 and cascade[6][0] > 0 and (cascade[3] == PROP_MODAL or K == 1)
     for _ in range(max_steps):
         D = t - t0
         # the default cascade inline, the others by a call: inlined whole, their code

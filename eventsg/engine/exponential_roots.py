@@ -294,12 +294,36 @@ def first_crossing_doubling(V, W, base, v, z, drive, bias, up_level, up_open, lo
     return kind, -math.log(u) / base
 
 
+@inline_kernel
+def _one_mode_crossing(q, x_inf, rate, up_level, up_open, low_level, low_open, low_kind):
+    """first_crossing for one bucket, x = x_inf + q e^{-rate s}: one partial sum past
+    A0 on each side, so at most one crossing, at u = e^{-rate s} = -A0 / (sign q)."""
+    kind = NO_CROSSING
+    u = 0.0
+    for side in range(2):
+        if side == 0 and not up_open or side == 1 and not low_open:
+            continue
+        A0, sign = (up_level - x_inf, -1.0) if side == 0 else (x_inf - low_level, 1.0)
+        if A0 != 0.0 and abs(A0) <= SIGN_RTOL * (abs(A0) + abs(q)) or A0 + sign * q <= 0.0:
+            return UNDECIDED, math.nan      # sign of A0 untrusted, or f(0) > 0 disputed
+        if A0 < 0.0:
+            kind = UP if side == 0 else low_kind
+            u = -A0 / (sign * q)
+    if kind == NO_CROSSING:
+        return NO_CROSSING, math.inf
+    return kind, -math.log(u) / rate
+
+
 @kernel
 def decide_by_signs(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_level,
                     low_open, low_kind, work):
-    """first_crossing, written out for the usual cascade (K = 4, multiples 8, 4, 2, 1):
-    the one call the crossing search makes (its loop stays small; ``work``: scratch
-    with a row of at least K)."""
+    """first_crossing, written out for the usual cascade (K = 4, multiples 8, 4, 2, 1)
+    and for one bucket (any method: V and W are not needed): the one call the
+    crossing search makes (its loop stays small; ``work``: scratch with a row of at
+    least K)."""
+    if z.shape[0] == 1:
+        return _one_mode_crossing(v[0] * (z[0] - drive), bias + v[0] * drive, base * mult[0],
+                                  up_level, up_open, low_level, low_open, low_kind)
     if z.shape[0] == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
         return first_crossing_doubling(V, W, base, v, z, drive, bias, up_level, up_open,
                                        low_level, low_open, low_kind)
