@@ -14,8 +14,9 @@ from scipy.optimize import brentq
 
 from eventsg.engine.crossing import CONTINUE, NEVER, find_crossing
 from eventsg.engine.bounds import bucket_push_bounds
-from eventsg.engine.exponential_roots import (NO_CROSSING, UNDECIDED, first_crossing,
-                                              first_crossing_doubling, partial_sign_changes)
+from eventsg.engine.exponential_roots import (NO_CROSSING, UNDECIDED, decide_by_signs,
+                                              first_crossing, first_crossing_doubling,
+                                              partial_sign_changes)
 from eventsg.engine.neuron import DOWN, FLOOR, GATE_EPS, UP
 from eventsg.engine.propagator import make_cascade
 
@@ -189,7 +190,7 @@ def test_the_rule_and_the_safe_steps_find_the_same_crossing(tau):
     """A threshold adaptation of 1e-300 switches the rule off and changes nothing else."""
     cascade = make_cascade(tau)
     rng = np.random.default_rng(5)
-    compared = 0
+    compared = decided = 0
     for _ in range(300):
         z, drive, v, bias, theta = _random_case(rng, len(tau))
         v = np.abs(v)                   # (the safe steps' bounds are tight for v >= 0)
@@ -200,7 +201,17 @@ def test_the_rule_and_the_safe_steps_find_the_same_crossing(tau):
         by_rule = _search_to_the_end(cascade, v, z, drive, bias, theta, r, 0.0)
         by_steps = _search_to_the_end(cascade, v, z, drive, bias, theta, r, 1e-300)
         assert by_rule[0] == by_steps[0]
+        # the rule itself (what the search calls), not only the search around it
+        up, low, low_kind = _levels(x, r, theta)
+        kind, s = decide_by_signs(cascade[4], cascade[5], cascade[6], cascade[7], v, z, drive,
+                                  bias, up, True, low if low_kind else 0.0,
+                                  low_kind is not None, low_kind or FLOOR, np.zeros((1, 4)))
+        decided += kind != UNDECIDED
+        if kind != UNDECIDED:
+            assert (NEVER if kind == NO_CROSSING or s > 500.0 else kind) == by_steps[0]
         if by_rule[0] != NEVER:
             assert abs(by_rule[1] - by_steps[1]) <= 1e-12 * max(1.0, by_steps[1])
+            if kind != UNDECIDED:
+                assert abs(s - by_steps[1]) <= 1e-12 * max(1.0, by_steps[1])
             compared += 1
-    assert compared > 50
+    assert compared > 50 and decided > 0.5 * compared

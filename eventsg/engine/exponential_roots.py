@@ -122,17 +122,9 @@ def partial_sign_changes(A0, q, sign, mult):
 
 @inline_kernel
 def _poly(A0, q, sign, mult, u):
-    """(p(u), p'(u)) for p(u) = A0 + sign * sum_m q_m u^mult_m, u > 0."""
+    """(p(u), p'(u)) for p(u) = A0 + sign * sum_m q_m u^mult_m, u > 0 (the tau-doubling
+    cascade has its own root finder, _doubling_root)."""
     K = q.shape[0]
-    if K == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
-        u2 = u * u                  # the usual cascade (tau doubling): squarings only
-        u4 = u2 * u2
-        u8 = u4 * u4
-        t0 = sign * q[0] * u8
-        t1 = sign * q[1] * u4
-        t2 = sign * q[2] * u2
-        t3 = sign * q[3] * u
-        return A0 + t3 + t2 + t1 + t0, (t3 + 2.0 * t2 + 4.0 * t1 + 8.0 * t0) / u
     p = A0
     du = 0.0
     for m in range(K):
