@@ -1,0 +1,47 @@
+"""The prefetch hint compiles, changes nothing, and accepts only what it can address."""
+import numpy as np
+import pytest
+from numba import njit
+from numba.core.errors import TypingError
+
+from eventsg.engine.prefetch import prefetch_row
+
+
+@njit(cache=False)
+def _rows_with_hints(table, rows, ahead):
+    """Sum of table[rows[k], :] with a hint for rows[k + ahead] before each row is read."""
+    total = np.zeros(table.shape[1])
+    for k in range(rows.shape[0]):
+        if k + ahead < rows.shape[0]:
+            prefetch_row(table, rows[k + ahead])
+        for j in range(table.shape[1]):
+            total[j] += table[rows[k], j]
+    return total
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8, np.int64])
+def test_hint_changes_no_result(dtype):
+    rng = np.random.default_rng(3)
+    table = rng.integers(0, 100, size=(50_000, 8)).astype(dtype)
+    rows = rng.integers(0, table.shape[0], size=20_000)
+    before = table.copy()
+    for ahead in (0, 1, 8):
+        got = _rows_with_hints(table, rows, ahead)
+        np.testing.assert_array_equal(got, table[rows].sum(axis=0, dtype=np.float64))
+    np.testing.assert_array_equal(table, before)        # a hint writes nothing
+
+
+@njit(cache=False)
+def _hint(array, row):
+    prefetch_row(array, row)
+
+
+@pytest.mark.parametrize("array, row", [
+    (np.zeros(4), 1),                       # not a table
+    (np.zeros((4, 4)), 1.0),                # not a row number
+    (np.zeros((4, 4))[:, ::2], 1),          # rows not contiguous
+])
+def test_rejects_what_is_not_a_row_of_a_c_table(array, row):
+    with pytest.raises(TypingError):
+        _hint(array, row)
+    _hint(np.zeros((4, 4)), 1)
