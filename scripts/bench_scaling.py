@@ -1,6 +1,7 @@
 """Scaling of the event-driven engine: network size, K, duration, number of events.
 
-    python scripts/bench_scaling.py [--sizes 1000,10000,100000] [--ks 1,2,4,8,16] [--out bench-results]
+    python scripts/bench_scaling.py [--sizes 1000,10000,100000] [--ks 1,2,4,8,16] [--repeats 3]
+                                    [--out bench-results]
 
 Tables (printed, CSV in --out) and plots (PNG):
 * scaling_size.csv / .png: events per second and memory as the network grows
@@ -15,11 +16,14 @@ Tables (printed, CSV in --out) and plots (PNG):
   varied at equal activity; the cost per event should be constant).
 Each size and K runs in a fresh process, so that its peak resident memory
 (ru_maxrss) is its own; "traced" is the peak of Python/numpy allocations during
-Network.run (tracemalloc), less the returned spikes.
+Network.run (tracemalloc), less the returned spikes. Run times are the median
+(wall_s, events_per_s) and the best (best_wall_s) of --repeats runs after a first
+one: on a shared machine a single run can be off by a third.
 """
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -33,7 +37,16 @@ from peers import report          # noqa: E402
 EVENTS_PER_NEURON_MS = 2.4        # synaptic events per gamma neuron per ms (benchmark network)
 
 
-def worker(n, K, duration, rate):
+def timed_runs(net, duration, repeats):
+    """(median, best) kernel wall time (s) of ``repeats`` runs, and the last run's stats."""
+    walls, stats = [], None
+    for _ in range(max(repeats, 1)):
+        stats = net.run(duration=duration).stats
+        walls.append(stats.wall_s)
+    return statistics.median(walls), min(walls), stats
+
+
+def worker(n, K, duration, rate, repeats):
     """Run one configuration in this process; print a JSON line."""
     from eventsg.examples import two_layer_network
     warm, _ = two_layer_network(n_inputs=50, n_hidden=100, n_out=100, fan_out=10, K=K)
@@ -43,24 +56,26 @@ def worker(n, K, duration, rate):
                                   K=K, rate_hz=rate)
     build_s = time.perf_counter() - t0
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    res = net.run(duration=duration)
-    s = res.stats
+    compile_s = net.run(duration=duration).stats.compile_s
+    wall, best, s = timed_runs(net, duration, repeats)
     tracemalloc.start()
     res2 = net.run(duration=duration)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    spikes = sum(x.t.nbytes + x.i.nbytes + x.a.nbytes for x in (res2.spikes(p) for p in res2.populations))
+    spikes = sum(x.t.nbytes + x.i.nbytes + x.a.nbytes
+                 for x in (res2.spikes(p) for p in res2.populations))
     print(json.dumps(dict(n=n, K=K, duration_ms=duration, input_hz=rate,
-                          synaptic_events=s.synaptic_events, spikes=s.spikes, wall_s=s.wall_s,
-                          events_per_s=s.synaptic_events / s.wall_s if s.wall_s else 0.0,
-                          compile_s=s.compile_s, build_s=build_s,
+                          synaptic_events=s.synaptic_events, spikes=s.spikes, wall_s=wall,
+                          best_wall_s=best,
+                          events_per_s=s.synaptic_events / wall if wall else 0.0,
+                          compile_s=compile_s, build_s=build_s,
                           traced_mb=(peak - spikes) / 1e6, rss_before_mb=rss0,
                           peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 
 
-def spawn(n, K, duration, rate=10.0):
+def spawn(n, K, duration, repeats, rate=10.0):
     out = subprocess.run([sys.executable, __file__, "--worker", str(n), str(K), str(duration),
-                          str(rate)], check=True, capture_output=True, text=True)
+                          str(rate), str(repeats)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -99,12 +114,14 @@ def main(argv=None):
     parser.add_argument("--k-duration", type=float, default=1000.0, help="ms, for the K runs")
     parser.add_argument("--silent", default="100,1000,10000,100000", help="durations, ms")
     parser.add_argument("--linear", default="125,250,500,1000,2000", help="durations, ms")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs per configuration (median and best reported)")
     parser.add_argument("--out", default="bench-results")
-    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        n, K, d, rate = args.worker
-        worker(int(n), int(K), float(d), float(rate))
+        n, K, d, rate, repeats = args.worker
+        worker(int(n), int(K), float(d), float(rate), int(repeats))
         return
     out = Path(args.out)
     print(f"{report.now()}; {report.machine()}")
@@ -112,12 +129,12 @@ def main(argv=None):
     rows = []
     for n in (int(x) for x in args.sizes.split(",")):
         dur = round(args.events / (EVENTS_PER_NEURON_MS * n), 1)
-        rows.append(spawn(n, 4, dur))
+        rows.append(spawn(n, 4, dur, args.repeats))
     report.table_and_csv(out, "scaling_size.csv", "network size (K = 4, fan-out 100)", rows)
     plot(rows, "n", "gamma neurons", out / "scaling_size.png",
          "Event-driven engine: throughput and memory against network size")
 
-    krows = [spawn(2000, int(k), args.k_duration) for k in args.ks.split(",")]
+    krows = [spawn(2000, int(k), args.k_duration, args.repeats) for k in args.ks.split(",")]
     report.table_and_csv(out, "scaling_k.csv", f"buckets K (N = 2000, {args.k_duration:g} ms)",
                          krows)
     plot(krows, "K", "buckets K", out / "scaling_k.png",
@@ -128,9 +145,9 @@ def main(argv=None):
     silent.run(duration=10.0)
     srows = []
     for d in (float(x) for x in args.silent.split(",")):
-        s = silent.run(duration=d).stats
+        wall, best, s = timed_runs(silent, d, args.repeats)
         srows.append(dict(duration_ms=d, events=s.events, synaptic_events=s.synaptic_events,
-                          wall_s=s.wall_s))
+                          wall_s=wall, best_wall_s=best))
     report.table_and_csv(out, "silent.csv", "silent network (no input): kernel time against "
                          "duration (should be flat)", srows)
 
@@ -138,13 +155,14 @@ def main(argv=None):
     net.run(duration=10.0)
     lrows = []
     for d in (float(x) for x in args.linear.split(",")):
-        s = net.run(duration=d).stats
-        lrows.append(dict(duration_ms=d, synaptic_events=s.synaptic_events, wall_s=s.wall_s,
-                          ns_per_event=1e9 * s.wall_s / s.synaptic_events))
+        wall, best, s = timed_runs(net, d, args.repeats)
+        lrows.append(dict(duration_ms=d, synaptic_events=s.synaptic_events, wall_s=wall,
+                          best_wall_s=best, ns_per_event=1e9 * wall / s.synaptic_events))
     report.table_and_csv(out, "linear.csv", "cost against the number of events (benchmark "
                          "network, duration varied)", lrows)
     per = [r["ns_per_event"] for r in lrows]
-    print(f"  cost per event: {min(per):.0f}..{max(per):.0f} ns (max/min {max(per) / min(per):.2f})")
+    print(f"  cost per event: {min(per):.0f}..{max(per):.0f} ns "
+          f"(max/min {max(per) / min(per):.2f})")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""The scaling benchmark (scripts/bench_scaling.py) on tiny settings: every table is
+written, each time is the median of its repeats, and the rows describe the runs."""
+import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import bench_scaling  # noqa: E402
+
+
+class _Stats:
+    def __init__(self, wall_s):
+        self.wall_s = wall_s
+
+
+class _Result:
+    def __init__(self, wall_s):
+        self.stats = _Stats(wall_s)
+
+
+class _ScriptedNet:
+    """Returns the given wall times in turn."""
+
+    def __init__(self, walls):
+        self.walls = list(walls)
+
+    def run(self, duration):
+        return _Result(self.walls.pop(0))
+
+
+def test_timed_runs_reports_median_and_best():
+    wall, best, stats = bench_scaling.timed_runs(_ScriptedNet([0.5, 0.2, 0.9]), 10.0, 3)
+    assert (wall, best, stats.wall_s) == (0.5, 0.2, 0.9)
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_tables_from_a_short_run(tmp_path):
+    bench_scaling.main(["--sizes", "400", "--ks", "2", "--events", "2e4", "--k-duration", "20",
+                        "--silent", "10,100", "--linear", "10,20", "--repeats", "2",
+                        "--out", str(tmp_path)])
+    for name in ("scaling_size.csv", "scaling_k.csv", "silent.csv", "linear.csv"):
+        rows = _rows(tmp_path / name)
+        assert rows, name
+        for row in rows:
+            assert 0.0 < float(row["best_wall_s"]) <= float(row["wall_s"]), (name, row)
+    (size,) = _rows(tmp_path / "scaling_size.csv")
+    assert int(size["n"]) == 400 and int(size["synaptic_events"]) > 0
+    assert abs(float(size["events_per_s"]) * float(size["wall_s"])
+               - int(size["synaptic_events"])) < 1e-6 * int(size["synaptic_events"])
+    (k_row,) = _rows(tmp_path / "scaling_k.csv")
+    assert int(k_row["K"]) == 2 and float(k_row["duration_ms"]) == 20.0
+    assert [int(r["synaptic_events"]) for r in _rows(tmp_path / "silent.csv")] == [0, 0]
+    assert (tmp_path / "scaling_size.png").stat().st_size > 0
