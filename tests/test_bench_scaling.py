@@ -49,8 +49,9 @@ def test_tables_from_a_short_run(tmp_path):
             assert 0.0 < float(row["best_wall_s"]) <= float(row["wall_s"]), (name, row)
     (size,) = _rows(tmp_path / "scaling_size.csv")
     assert int(size["n"]) == 400 and int(size["synaptic_events"]) > 0
+    # (the CSV keeps six significant digits)
     assert abs(float(size["events_per_s"]) * float(size["wall_s"])
-               - int(size["synaptic_events"])) < 1e-6 * int(size["synaptic_events"])
+               - int(size["synaptic_events"])) < 1e-4 * int(size["synaptic_events"])
     (k_row,) = _rows(tmp_path / "scaling_k.csv")
     assert int(k_row["K"]) == 2 and float(k_row["duration_ms"]) == 20.0
     assert [int(r["synaptic_events"]) for r in _rows(tmp_path / "silent.csv")] == [0, 0]
