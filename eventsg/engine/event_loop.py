@@ -25,8 +25,9 @@ import math
 import numpy as np
 
 from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
-                       range_margins)
-from .pending import LAZY_DOWN, LAZY_UP, add_pending, flush_pending, pending_into, row_factors
+                       range_margins, signed_pushes)
+from .pending import (LAZY_DOWN, LAZY_PEND, LAZY_UP, add_pending, flush_pending, pending_into,
+                      row_factors)
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
@@ -45,6 +46,11 @@ EV_DELIVER = 0
 
 PREFETCH_AHEAD = 4
 """The delivery loop asks for the target rows of the synapse this many ahead."""
+
+FIT_STREAK = 4
+"""After this many inputs of a row in a row that fit, the delivery loop hands the rest
+to _fit_run (a call costs about what a few inputs do: not worth it where inputs that
+do not fit are common, as in a large network's onset)."""
 
 
 @inline_kernel
@@ -150,6 +156,41 @@ def _apply_input(net, st, g, w, pulse):
 
 
 @kernel
+def _fit_run(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend, pend_drive,
+             pulse, f4):
+    """Inputs k, k + 1, .. of a row into targets with K = 4 pending terms, while they fit
+    (input_fits, then add_pending with the row's factors f4); returns the index of the
+    first input that does not fit, or end.
+
+    A call of its own, with only the arrays it needs: inside the delivery loop the
+    same work shares registers with the slow path around it.
+    """
+    f0, f1, f2, f3 = f4
+    while k < end:
+        if k + PREFETCH_AHEAD < end:
+            ahead = target[k + PREFETCH_AHEAD]
+            prefetch_row(lazy, ahead)
+            prefetch_row(bounds, ahead)
+        g = target[k]
+        w = weight[k] * amp
+        up, down = signed_pushes(w, bounds[g, col], bounds[g, col + 1])
+        if not (up <= lazy[g, LAZY_UP] and down <= lazy[g, LAZY_DOWN]):
+            return k
+        lazy[g, LAZY_UP] -= up
+        lazy[g, LAZY_DOWN] -= down
+        lazy[g, LAZY_PEND] += w * f0
+        lazy[g, LAZY_PEND + 1] += w * f1
+        lazy[g, LAZY_PEND + 2] += w * f2
+        lazy[g, LAZY_PEND + 3] += w * f3
+        if not pulse:
+            pend_drive[g] += w
+        has_pend[g] = 1
+        absorbed[g] = 1
+        k += 1
+    return k
+
+
+@kernel
 def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     """Apply one delivery event: all synapses of the row (or its delay group).
 
@@ -178,7 +219,18 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
     col = 0 if pulse else 2
     bounds = net.nrn_input_bounds
+    fast = uniform and K == 4
+    streak = 0          # inputs that fit in a row, here in the loop
     while k < end and (uniform or net.syn_delay[k] == d0):
+        if fast and streak == FIT_STREAK:
+            # inputs fit here: the ones that follow too, most likely; a call takes them
+            first = k
+            k = _fit_run(net.syn_target, net.syn_weight, k, end, amp, bounds, col, st.lazy,
+                         st.absorbed, st.has_pend, st.pend_drive, pulse, f4)
+            unchecked += k - first
+            streak = 0
+            if k == end:
+                break
         if k + PREFETCH_AHEAD < end:
             ahead = net.syn_target[k + PREFETCH_AHEAD]
             prefetch_row(st.lazy, ahead)
@@ -200,7 +252,9 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
             unchecked += 1
         if fits and not at_once:
             add_pending(net, st, g, K, w, pulse, f4)    # waits as modal terms (pending.py)
+            streak += 1
         else:
+            streak = 0
             _apply_input(net, st, g, w, pulse)
             if not fits:
                 _needs_check(st, g)

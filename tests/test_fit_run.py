@@ -1,0 +1,76 @@
+"""The delivery loop's run of inputs that fit (event_loop._fit_run) against the same
+inputs taken one at a time by input_fits and add_pending, the kernels it writes out.
+
+From random margins, push bounds and pending terms, both must stop at the same
+input (the first that does not fit, which spends nothing) and leave the same
+margins, pending terms, pending drive steps and flags, bit for bit.
+"""
+import numpy as np
+import pytest
+from numba import njit
+
+from eventsg.engine.crossing import input_fits
+from eventsg.engine.event_loop import _fit_run
+from eventsg.engine.pending import LAZY_PEND
+
+N = 40
+
+
+@njit(cache=False)
+def _one_at_a_time(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend,
+                   pend_drive, pulse, f4):
+    while k < end:
+        g = target[k]
+        w = weight[k] * amp
+        if not input_fits(lazy, g, w, bounds[g, col], bounds[g, col + 1]):
+            return k
+        for m in range(4):
+            lazy[g, LAZY_PEND + m] += w * f4[m]
+        if not pulse:
+            pend_drive[g] += w
+        has_pend[g] = 1
+        absorbed[g] = 1
+        k += 1
+    return k
+
+
+def _state(rng, spent):
+    """Random margins (those of neurons ``spent`` 0), push bounds, pending terms, flags."""
+    lazy = np.zeros((N, 8))
+    lazy[:, :2] = rng.uniform(0.2, 3.0, (N, 2))
+    lazy[spent, :2] = 0.0
+    lazy[:, 2:6] = rng.normal(size=(N, 4))
+    bounds = rng.uniform(0.0, 1.0, (N, 4))
+    return dict(lazy=lazy, bounds=bounds, absorbed=rng.integers(0, 2, N).astype(np.uint8),
+                has_pend=rng.integers(0, 2, N).astype(np.uint8), pend_drive=rng.normal(size=N))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("pulse", [True, False])
+def test_same_as_one_input_at_a_time(seed, pulse):
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, N, 300)
+    weight = rng.normal(0.0, 0.05, 300)
+    f4 = tuple(rng.normal(size=4))
+    col = 0 if pulse else 2
+    k0 = int(rng.integers(0, 20))
+    amp = float(rng.choice([-1.0, 0.5, 2.0]))
+    # margins spent in a few neurons the first inputs do not reach: the run stops there
+    spent = np.setdiff1d(np.arange(N), target[k0:k0 + 5])[:4]
+    base = _state(rng, spent)
+    a = {key: v.copy() for key, v in base.items()}
+    b = {key: v.copy() for key, v in base.items()}
+    stop_a = _fit_run(target, weight, k0, 300, amp, a["bounds"], col, a["lazy"], a["absorbed"],
+                      a["has_pend"], a["pend_drive"], pulse, f4)
+    stop_b = _one_at_a_time(target, weight, k0, 300, amp, b["bounds"], col, b["lazy"],
+                            b["absorbed"], b["has_pend"], b["pend_drive"], pulse, f4)
+    assert stop_a == stop_b
+    assert k0 + 5 <= stop_a < 300          # several inputs fit first, then one does not
+    for key in base:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    if stop_a < 300:
+        g = target[stop_a]
+        w = weight[stop_a] * amp
+        # the input it stopped at does not fit (and spent nothing)
+        assert not input_fits(a["lazy"].copy(), g, w, a["bounds"][g, col],
+                              a["bounds"][g, col + 1])
