@@ -5,30 +5,35 @@ From random margins, push bounds and pending terms, both must stop at the same
 input (the first that does not fit, which spends nothing) and leave the same
 margins, pending terms, pending drive steps and flags, bit for bit.
 """
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 from numba import njit
 
 from eventsg.engine.crossing import input_fits
 from eventsg.engine.event_loop import _fit_run
-from eventsg.engine.pending import LAZY_PEND
+from eventsg.engine.pending import add_pending
 
 N = 40
 
 
+class _Pending(NamedTuple):
+    """What add_pending reads and writes of the engine state."""
+    lazy: np.ndarray
+    rowf: np.ndarray
+    pend_drive: np.ndarray
+    has_pend: np.ndarray
+
+
 @njit(cache=False)
-def _one_at_a_time(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend,
-                   pend_drive, pulse, f4):
+def _one_at_a_time(target, weight, k, end, amp, bounds, col, st, absorbed, pulse, f4):
     while k < end:
         g = target[k]
         w = weight[k] * amp
-        if not input_fits(lazy, g, w, bounds[g, col], bounds[g, col + 1]):
-            return k
-        for m in range(4):
-            lazy[g, LAZY_PEND + m] += w * f4[m]
-        if not pulse:
-            pend_drive[g] += w
-        has_pend[g] = 1
+        if not input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1]):
+            break
+        add_pending(None, st, g, 4, w, pulse, f4)
         absorbed[g] = 1
         k += 1
     return k
@@ -62,8 +67,9 @@ def test_same_as_one_input_at_a_time(seed, pulse):
     b = {key: v.copy() for key, v in base.items()}
     stop_a = _fit_run(target, weight, k0, 300, amp, a["bounds"], col, a["lazy"], a["absorbed"],
                       a["has_pend"], a["pend_drive"], pulse, f4)
-    stop_b = _one_at_a_time(target, weight, k0, 300, amp, b["bounds"], col, b["lazy"],
-                            b["absorbed"], b["has_pend"], b["pend_drive"], pulse, f4)
+    st = _Pending(b["lazy"], np.zeros((2, 4)), b["pend_drive"], b["has_pend"])
+    stop_b = _one_at_a_time(target, weight, k0, 300, amp, b["bounds"], col, st, b["absorbed"],
+                            pulse, f4)
     assert stop_a == stop_b
     assert k0 + 5 <= stop_a < 300          # several inputs fit first, then one does not
     for key in base:
