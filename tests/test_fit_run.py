@@ -1,5 +1,6 @@
 """The delivery loop's run of inputs that fit (event_loop._fit_run) against the same
-inputs taken one at a time by input_fits and add_pending, the kernels it writes out.
+inputs taken one at a time by input_fits and add_pending, as the delivery loop takes
+them.
 
 From random margins, push bounds and pending terms, both must stop at the same
 input (the first that does not fit, which spends nothing) and leave the same

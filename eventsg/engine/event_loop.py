@@ -25,9 +25,9 @@ import math
 import numpy as np
 
 from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
-                       range_margins, signed_pushes)
-from .pending import (LAZY_DOWN, LAZY_PEND, LAZY_UP, add_pending, flush_pending, pending_into,
-                      row_factors)
+                       range_margins)
+from .pending import (LAZY_DOWN, LAZY_UP, add_pending, add_pending4, flush_pending,
+                      pending_into, row_factors)
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
@@ -155,36 +155,33 @@ def _apply_input(net, st, g, w, pulse):
         st.drive[g] += w
 
 
+@inline_kernel
+def _prefetch_ahead(target, k, end, lazy, bounds):
+    """Ask for the margin and push-bound rows of the target PREFETCH_AHEAD synapses past
+    synapse k of a row ending at end (prefetch.py)."""
+    if k + PREFETCH_AHEAD < end:
+        ahead = target[k + PREFETCH_AHEAD]
+        prefetch_row(lazy, ahead)
+        prefetch_row(bounds, ahead)
+
+
 @kernel
 def _fit_run(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend, pend_drive,
              pulse, f4):
     """Inputs k, k + 1, .. of a row into targets with K = 4 pending terms, while they fit
-    (input_fits, then add_pending with the row's factors f4); returns the index of the
+    (input_fits, then add_pending4 with the row's factors f4); returns the index of the
     first input that does not fit, or end.
 
     A call of its own, with only the arrays it needs: inside the delivery loop the
     same work shares registers with the slow path around it.
     """
-    f0, f1, f2, f3 = f4
     while k < end:
-        if k + PREFETCH_AHEAD < end:
-            ahead = target[k + PREFETCH_AHEAD]
-            prefetch_row(lazy, ahead)
-            prefetch_row(bounds, ahead)
+        _prefetch_ahead(target, k, end, lazy, bounds)
         g = target[k]
         w = weight[k] * amp
-        up, down = signed_pushes(w, bounds[g, col], bounds[g, col + 1])
-        if not (up <= lazy[g, LAZY_UP] and down <= lazy[g, LAZY_DOWN]):
+        if not input_fits(lazy, g, w, bounds[g, col], bounds[g, col + 1]):
             return k
-        lazy[g, LAZY_UP] -= up
-        lazy[g, LAZY_DOWN] -= down
-        lazy[g, LAZY_PEND] += w * f0
-        lazy[g, LAZY_PEND + 1] += w * f1
-        lazy[g, LAZY_PEND + 2] += w * f2
-        lazy[g, LAZY_PEND + 3] += w * f3
-        if not pulse:
-            pend_drive[g] += w
-        has_pend[g] = 1
+        add_pending4(lazy, pend_drive, has_pend, g, w, pulse, f4)
         absorbed[g] = 1
         k += 1
     return k
@@ -231,10 +228,7 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
             streak = 0
             if k == end:
                 break
-        if k + PREFETCH_AHEAD < end:
-            ahead = net.syn_target[k + PREFETCH_AHEAD]
-            prefetch_row(st.lazy, ahead)
-            prefetch_row(bounds, ahead)
+        _prefetch_ahead(net.syn_target, k, end, st.lazy, bounds)
         g = net.syn_target[k]
         w = net.syn_weight[k] * amp
         # an input that fits in the margins cannot make a level reachable

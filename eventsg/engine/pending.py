@@ -109,17 +109,27 @@ def add_pending(net, st, g, K, w, pulse, f4):
     """Neuron g takes an input of size w as pending terms (st.rowf[0] and its first
     four factors f4, from row_factors)."""
     if K == 4:
-        st.lazy[g, LAZY_PEND] += w * f4[0]
-        st.lazy[g, LAZY_PEND + 1] += w * f4[1]
-        st.lazy[g, LAZY_PEND + 2] += w * f4[2]
-        st.lazy[g, LAZY_PEND + 3] += w * f4[3]
-    else:
-        f = st.rowf[0]
-        for m in range(K):
-            st.lazy[g, LAZY_PEND + m] += w * f[m]
+        add_pending4(st.lazy, st.pend_drive, st.has_pend, g, w, pulse, f4)
+        return
+    f = st.rowf[0]
+    for m in range(K):
+        st.lazy[g, LAZY_PEND + m] += w * f[m]
     if not pulse:
         st.pend_drive[g] += w
     st.has_pend[g] = 1
+
+
+@inline_kernel
+def add_pending4(lazy, pend_drive, has_pend, g, w, pulse, f4):
+    """add_pending for four pending terms, on the arrays it writes (the delivery loop's
+    run of inputs that fit calls it without the network and the state)."""
+    lazy[g, LAZY_PEND] += w * f4[0]
+    lazy[g, LAZY_PEND + 1] += w * f4[1]
+    lazy[g, LAZY_PEND + 2] += w * f4[2]
+    lazy[g, LAZY_PEND + 3] += w * f4[3]
+    if not pulse:
+        pend_drive[g] += w
+    has_pend[g] = 1
 
 
 @inline_kernel
