@@ -128,7 +128,7 @@ def _mark_dirty(st, g):
         st.ctr[C_DIRTY] += 1
 
 
-@kernel
+@inline_kernel          # (see run_events: no call that passes all of net)
 def _emit(net, q, node, t, amp):
     """Schedule the deliveries of a spike of ``node`` at t with amplitude amp."""
     p0 = net.node_pop[node]
@@ -187,7 +187,7 @@ def _fit_run(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend,
     return k
 
 
-@kernel
+@inline_kernel          # one call site, in run_events (see there)
 def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     """Apply one delivery event: all synapses of the row (or its delay group).
 
@@ -263,13 +263,12 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         queue_push(q, t_emit + net.syn_delay[k], ARRIVAL, EV_DELIVER, node, p, k, amp, t_emit)
 
 
-@kernel
+@inline_kernel          # two call sites, both in run_events (see there)
 def fire(net, st, q, g, t, kind, at_crossing):
     """Neuron g spikes at t (ms) by rule ``kind``; record, update r and h, emit.
 
-    Callers pass ``at_crossing`` as ``np.bool_(...)``, a value: Numba compiles a
-    kernel once for each literal argument, and a plain True or False would make two
-    copies of this one.
+    Callers pass ``at_crossing`` as ``np.bool_(...)``, a value, not a literal True or
+    False (for which Numba would type, and so compile, this kernel's code twice).
     """
     advance_neuron(net, st, g, t)
     z, v, cascade, E, work, zt = _neuron_views(net, st, g)
@@ -325,7 +324,7 @@ def predict(net, st, q, ph, g, t_from, t_end, max_steps, resumed=False):
     return True
 
 
-@kernel
+@inline_kernel          # one call site, in run_events (see there)
 def _check_dirty(net, st, q, ph, t, t_end, max_steps):
     """Step 3: check every neuron touched at t; fire or predict."""
     n_dirty = st.ctr[C_DIRTY]
@@ -387,6 +386,12 @@ def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, m
     are recorded too. ``q`` holds deliveries, ``ph`` the neurons' predictions;
     ``lrn``: a learn_state.Learner, or None (no learning); ``max_out``: most
     projections leaving one population.
+
+    The kernels this loop runs at every event (_deliver, _check_dirty, fire, _emit)
+    are inlined into it: Numba passes a tuple of arrays as its words one by one, and a
+    call with the network and the state copied about 530 words onto the stack (some
+    250,000 such calls in a second of the benchmark network). Each has one or two call
+    sites, all here, so inlining them adds little code.
     """
     n_in = net.in_time.shape[0]
     buf = st.spk_t.shape[0]
