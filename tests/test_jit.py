@@ -5,7 +5,7 @@ import numpy as np
 from numba import njit
 from numba.core import config
 
-from eventsg.engine.jit import KernelDispatcher, _kernel_decorator, inline_kernel, kernel
+from eventsg.engine.jit import KernelDispatcher, _kernel_decorator
 from eventsg.engine import event_loop
 
 
@@ -48,4 +48,3 @@ def test_setting_restored_for_other_numba_code():
 def test_engine_kernels_use_the_dispatcher():
     assert isinstance(event_loop.run_events, KernelDispatcher)
     assert isinstance(event_loop.advance_neuron, KernelDispatcher)
-    assert callable(kernel) and callable(inline_kernel)

@@ -49,8 +49,10 @@ PREFETCH_AHEAD = 4
 
 FIT_STREAK = 4
 """After this many inputs of a row in a row that fit, the delivery loop hands the rest
-to _fit_run (a call costs about what a few inputs do: not worth it where inputs that
-do not fit are common, as in a large network's onset)."""
+to _fit_run. Chosen while _fit_run was a real call, whose cost made entering it at
+every row start slower where inputs that do not fit are common (a large network's
+onset); LLVM now inlines it, and entering at once measured the same within the noise
+(BENCHMARKS.md, ninth round)."""
 
 
 @inline_kernel
@@ -172,8 +174,10 @@ def _fit_run(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend,
     (input_fits, then add_pending4 with the row's factors f4); returns the index of the
     first input that does not fit, or end.
 
-    A call of its own, with only the arrays it needs: inside the delivery loop the
-    same work shares registers with the slow path around it.
+    A loop of its own, on only the arrays it needs, apart from the delivery loop's
+    slow path. Without the loop vectorizer it is small enough that LLVM inlines it
+    into the delivery loop; kept out of line (LLVM's noinline) the benchmark network
+    ran slower (BENCHMARKS.md, ninth round).
     """
     while k < end:
         _prefetch_ahead(target, k, end, lazy, bounds)
