@@ -6,7 +6,9 @@ Network: eventsg.examples.two_layer_network (500 Poisson inputs at 10 Hz -> 1000
 -> 1000 SpikingGamma neurons, K = 4, fan-out 100, delays 1 ms), expressed in
 Brian2 by scripts/peers/brian2_gamma.py (same input spike times, same weights).
 Brian2 runs on its fastest target here (C++ standalone, single thread; the
-Cython runtime target is timed once at the largest dt for comparison).
+Cython runtime target is timed once at the largest dt for comparison). Run times
+are medians: of --repeats runs of the event-driven engine, and of
+--brian2-repeats runs of each built Brian2 binary.
 
 Tables (printed, and written as CSV to --out):
 * brian2_dt.csv: per dt, Brian2's build (code generation + compilation) and run
@@ -14,7 +16,8 @@ Tables (printed, and written as CSV to --out):
   percentile |dt_spike|, matched fractions), and Brian2 run time / ours;
 * brian2_targets.csv: Brian2's code-generation targets at the largest dt;
 * brian2_cost.csv: how each side's run time grows when the simulated duration
-  doubles at equal activity, and when the activity halves (input rate halved);
+  doubles at equal activity, and when the activity halves: the input rate halved,
+  and the input rate at which the synaptic events halve (found by bisection);
 * brian2_activity.csv: the same network with the input rate at each of
   --activity-rates: synaptic events, each side's run time at the largest dt and
   at the equal-accuracy dt, Brian2's median spike-time error there, and the
@@ -66,6 +69,8 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=1000.0, help="ms")
     parser.add_argument("--dts", default="0.1,0.01,0.001", help="Brian2 steps, ms")
     parser.add_argument("--repeats", type=int, default=3, help="event-driven repeats (median)")
+    parser.add_argument("--brian2-repeats", type=int, default=3,
+                        help="runs of each built Brian2 standalone binary (median)")
     parser.add_argument("--target", default="cpp_standalone")
     parser.add_argument("--compare-targets", default="cython",
                         help="other Brian2 targets timed at the largest dt ('' for none)")
@@ -97,7 +102,8 @@ def main(argv=None):
                  matched_of_peer=1.0, eventsg_speedup=1.0)]
     runs = {}
     for dt in dts:
-        b = run_brian2(net, args.duration, dt, target=args.target, integrator=args.integrator)
+        b = run_brian2(net, args.duration, dt, target=args.target, integrator=args.integrator,
+                       repeats=args.brian2_repeats)
         runs[dt] = b
         m = match(exact, brian2_spikes(b, pops), MATCH_WINDOW_MS, merge_small=0.5 * theta)
         rows.append(dict(simulator="brian2", target=args.target, dt_ms=dt, build_s=b.build_s,
@@ -173,20 +179,25 @@ class Runs:
         if key not in self.brian:
             self.brian[key] = run_brian2(self.network(rate)[0], duration, dt,
                                          target=self.args.target,
-                                         integrator=self.args.integrator)
+                                         integrator=self.args.integrator,
+                                         repeats=self.args.brian2_repeats)
         return self.brian[key]
 
 
 def cost_table(args, peer, cost_dts):
-    """brian2_cost.csv: run time against duration (halved) and activity (input rate halved)."""
+    """brian2_cost.csv: run time as the duration doubles and as the activity halves."""
     rate0 = peer.base_rate
+    base_events = peer.eventsg(rate0, args.duration)[1].stats.synaptic_events
+    half_rate = half_events_rate(peer, rate0, args.duration, base_events)
     crows = []
     for label, rate, dur in (("base", rate0, args.duration),
-                             ("duration/2", rate0, args.duration / 2),
-                             ("rate/2", rate0 / 2, args.duration)):
+                             ("duration x2", rate0, 2 * args.duration),
+                             ("input rate / 2", rate0 / 2, args.duration),
+                             ("synaptic events / 2", half_rate, args.duration)):
         w2, r2 = peer.eventsg(rate, dur)
-        row = dict(case=label, duration_ms=dur, input_hz=rate,
-                   synaptic_events=r2.stats.synaptic_events, eventsg_s=w2)
+        row = dict(case=label, duration_ms=dur, input_hz=round(rate, 4),
+                   synaptic_events=r2.stats.synaptic_events, spikes=r2.stats.spikes,
+                   eventsg_s=w2)
         for dt in cost_dts:
             row[f"brian2_dt{dt:g}_s"] = peer.brian2(rate, dur, dt).run_s
         crows.append(row)
@@ -196,8 +207,28 @@ def cost_table(args, peer, cost_dts):
             r[k.replace("_s", "_rel")] = r[k] / base[k]
         r["events_rel"] = r["synaptic_events"] / base["synaptic_events"]
     report.table_and_csv(args.out, "brian2_cost.csv",
-                         "cost growth (rel = relative to base; base duration doubles "
-                         "duration/2 at equal activity; rate/2 halves the input rate)", crows)
+                         "cost growth (rel = relative to base): the duration doubled at equal "
+                         "activity; the input rate halved; the input rate at which the synaptic "
+                         "events halve", crows)
+
+
+def half_events_rate(peer, rate0, duration, base_events, steps=12):
+    """The input rate (Hz) at which the network makes half the synaptic events it makes at
+    rate0, by bisection on single event-driven runs (the events grow with the rate)."""
+    lo, hi = 0.0, rate0
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        net = peer.network(mid)[0]
+        if net.run(duration=duration).stats.synaptic_events < base_events / 2:
+            lo = mid
+        else:
+            hi = mid
+    best = min((lo, hi), key=lambda r: abs(peer.network(r)[0].run(duration=duration)
+                                           .stats.synaptic_events - base_events / 2))
+    for r in list(peer.nets):
+        if r not in (rate0, best):
+            del peer.nets[r]
+    return best
 
 
 def activity_table(args, peer, rates, cost_dts, acc_dt):

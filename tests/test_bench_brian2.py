@@ -42,3 +42,25 @@ def test_runs_reuse_the_base_measurements_and_build_other_rates_anew():
     other, pops = peer.network(peer.base_rate / 2)
     assert other is not net and [p.n for p in pops] == [1000, 1000]
     assert peer.network(peer.base_rate / 2)[0] is other
+
+
+def test_half_events_rate_is_as_close_as_a_grid_of_rates():
+    """The bisection for the rate at which the synaptic events halve ends at least as
+    close to half as any rate of a grid, and keeps only the networks it reports."""
+    args = SimpleNamespace(duration=300.0, repeats=1, target="cpp_standalone",
+                           integrator="propagator", brian2_repeats=1)
+    net, (inp, hid, out) = two_layer_network()
+    base_events = net.run(duration=args.duration).stats.synaptic_events
+    peer = bench_brian2.Runs(args, net, (hid, out), 0.0, None, {})
+    rate = bench_brian2.half_events_rate(peer, peer.base_rate, args.duration, base_events)
+    assert 0.0 < rate < peer.base_rate
+    assert sorted(peer.nets) == sorted({peer.base_rate, rate})
+
+    def miss(r):
+        events = two_layer_network(rate_hz=r)[0].run(duration=args.duration).stats
+        return abs(events.synaptic_events - base_events / 2)
+
+    found = miss(rate)
+    assert found <= 0.02 * base_events
+    for r in (0.2, 0.35, 0.5, 0.65, 0.8):
+        assert found <= miss(r * peer.base_rate)
