@@ -5,7 +5,9 @@
 On the engine benchmark network (eventsg.examples.two_layer_network), for each
 dt: eventsg's fixed-step reference engine and Brian2 (scripts/peers/brian2_gamma.py,
 C++ standalone; skipped if brian2 does not import), each matched against the exact
-event-driven run (median |dt_spike|, matched fraction), with their run times.
+event-driven run (median |dt_spike|, matched fraction), with their run times
+(eventsg's event-driven run: the median of --repeats runs; Brian2's: of
+--brian2-repeats runs of each built binary; the fixed-step runs: one each).
 The event-driven engine is the exact line at error zero. Writes resolution.csv
 and resolution.png (error against dt; wall time against dt on a second axis).
 """
@@ -65,6 +67,8 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=500.0, help="ms")
     parser.add_argument("--dts", default="0.1,0.03,0.01,0.003,0.001")
     parser.add_argument("--repeats", type=int, default=3, help="event-driven repeats (median)")
+    parser.add_argument("--brian2-repeats", type=int, default=3,
+                        help="runs of each built Brian2 standalone binary (median)")
     parser.add_argument("--skip-brian2", action="store_true")
     parser.add_argument("--out", default="bench-results")
     args = parser.parse_args(argv)
@@ -96,7 +100,7 @@ def main(argv=None):
                          p90_err_ms=m.p90_error_ms, matched_of_exact=m.matched_of_exact,
                          matched_of_peer=m.matched_of_approx))
         if use_b2:
-            b = run_brian2(net, args.duration, dt)
+            b = run_brian2(net, args.duration, dt, repeats=args.brian2_repeats)
             m = match(exact, concat_populations([(*b.spikes[p.name], p.n) for p in pops]),
                       MATCH_WINDOW_MS, merge_small=small)
             rows.append(dict(simulator=f"brian2 {b.target}", dt_ms=dt, run_s=b.run_s,
