@@ -1,0 +1,129 @@
+"""scripts/bench_all.py: the targets table read off the benchmark scripts' CSVs.
+
+The scripts themselves are not run here (their peers are optional extras and a
+full run takes half an hour); their CSVs are written with the scripts' own
+column names and read back.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import bench_all  # noqa: E402
+from peers import report  # noqa: E402
+
+
+def _write_all(out, *, engine_rate=3.1e7, eq_speedup=36.5, large_speedup=0.45,
+               silent_walls=(0.0026, 0.0025, 0.0026), train_speed=1.44):
+    report.write_csv(out / "engine", "engine.csv", [
+        dict(engine="event-driven", dt_ms="-", median_syn_events_per_s=engine_rate),
+        dict(engine="fixed-step", dt_ms=0.1, median_syn_events_per_s=8e6)])
+    report.write_csv(out / "brian2", "brian2_dt.csv", [
+        dict(simulator="eventsg event-driven", dt_ms=0.0, median_err_ms=0.0, eventsg_speedup=1.0),
+        dict(simulator="brian2", dt_ms=0.1, median_err_ms=0.078, eventsg_speedup=large_speedup),
+        dict(simulator="brian2", dt_ms=0.01, median_err_ms=0.0077, eventsg_speedup=3.8),
+        dict(simulator="brian2", dt_ms=0.001, median_err_ms=0.00076,
+             eventsg_speedup=eq_speedup)])
+    report.write_csv(out / "brian2", "brian2_cost.csv", [
+        dict(case="base", events_rel=1.0, eventsg_rel=1.0, **{"brian2_dt0.1_rel": 1.0}),
+        dict(case="duration x2", events_rel=1.98, eventsg_rel=1.84,
+             **{"brian2_dt0.1_rel": 2.02})])
+    report.write_csv(out / "nest", "nest.csv", [
+        dict(simulator="eventsg event-driven", events_per_s=2.7e7),
+        dict(simulator="NEST 1 thread", events_per_s=2.7e6)])
+    report.write_csv(out / "scaling", "silent.csv", [
+        dict(duration_ms=d, wall_s=w) for d, w in zip((100.0, 1e3, 1e4), silent_walls)])
+    events = [6e5, 1.3e6, 2.3e6, 4.9e6, 9.7e6]
+    report.write_csv(out / "scaling", "linear.csv", [
+        dict(synaptic_events=e, wall_s=0.02 + 3e-8 * e) for e in events])
+    report.write_csv(out / "training", "training_ratios.csv", [
+        dict(dt_ms=1.0, speed_train=0.14, eventsg_traced_growth=1.0, snntorch_graph_growth=9.97),
+        dict(dt_ms=0.1, speed_train=train_speed, eventsg_traced_growth=1.0,
+             snntorch_graph_growth=10.0)])
+
+
+def _by_target(rows):
+    return {r["target"].split(",")[0].split(" (")[0]: r for r in rows}
+
+
+def test_targets_read_off_the_scripts_tables(tmp_path):
+    _write_all(tmp_path)
+    rows = _by_target(bench_all.target_rows(tmp_path))
+    assert rows["engine throughput"]["met"] == "yes"
+    assert rows["engine throughput"]["measured"].startswith("31.00 M/s (3.10x")
+    eq = rows["Brian2 at equal accuracy"]
+    assert eq["met"] == "no" and eq["measured"].startswith("36.5x at dt = 0.001 ms")
+    large = rows["Brian2 at its largest dt"]
+    assert large["met"] == "no" and large["measured"].startswith("0.45x at dt = 0.1 ms")
+    assert rows["cost growth: duration x2"]["measured"] == (
+        "events 1.98, eventsg 1.84, Brian2 dt=0.1 2.02")
+    assert rows["NEST iaf_psc_exp_ps"]["measured"] == "10.00x NEST's"
+    assert rows["silent network: cost against duration"]["met"] == "yes"
+    lin = rows["cost against the number of events"]
+    assert lin["met"] == "yes"
+    assert lin["measured"].startswith("R^2 1.0000: 30.0 ns per event + 20 ms")
+    assert rows["training speed per sample vs snnTorch BPTT at dt = 0.1 ms"]["met"] == "yes"
+    assert rows["training memory"]["met"] == "yes"
+
+
+def test_targets_flip_with_the_measurements(tmp_path):
+    _write_all(tmp_path, engine_rate=9e6, eq_speedup=60.0, large_speedup=1.3,
+               silent_walls=(0.002, 0.02, 0.2), train_speed=0.8)
+    rows = _by_target(bench_all.target_rows(tmp_path))
+    assert rows["engine throughput"]["met"] == "no"
+    assert rows["Brian2 at equal accuracy"]["met"] == "yes"
+    assert rows["Brian2 at its largest dt"]["met"] == "yes"
+    assert rows["silent network: cost against duration"]["met"] == "no"
+    assert rows["training speed per sample vs snnTorch BPTT at dt = 0.1 ms"]["met"] == "no"
+
+
+def test_a_benchmark_that_did_not_run_is_named_not_measured(tmp_path):
+    _write_all(tmp_path)
+    for name in ("brian2_dt.csv", "brian2_cost.csv"):
+        (tmp_path / "brian2" / name).unlink()
+    rows = bench_all.target_rows(tmp_path)
+    brian = [r for r in rows if r["target"].startswith("Brian2")]
+    assert len(brian) == 2 and all(r["measured"] == "not measured" for r in brian)
+    assert not any(r["target"].startswith("cost growth") for r in rows)
+
+
+def test_equal_accuracy_never_reached_is_said(tmp_path):
+    _write_all(tmp_path)
+    report.write_csv(tmp_path / "brian2", "brian2_dt.csv", [
+        dict(simulator="brian2", dt_ms=0.1, median_err_ms=0.078, eventsg_speedup=0.4),
+        dict(simulator="brian2", dt_ms=0.01, median_err_ms=0.0077, eventsg_speedup=3.8)])
+    row = _by_target(bench_all.target_rows(tmp_path))["Brian2 at equal accuracy"]
+    assert row["met"] == "-"
+    assert "never fell below 0.001 ms (smallest dt 0.01 ms)" in row["measured"]
+
+
+def test_linear_fit_matches_numpy():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(1e5, 1e7, 9)
+    y = 0.03 + 2.7e-8 * x + rng.normal(0, 1e-3, 9)
+    slope, icpt, r2 = bench_all.linear_fit(list(x), list(y))
+    ref_slope, ref_icpt = np.polyfit(x, y, 1)
+    assert slope == pytest.approx(ref_slope, rel=1e-9)
+    assert icpt == pytest.approx(ref_icpt, rel=1e-9)
+    assert r2 == pytest.approx(np.corrcoef(x, y)[0, 1] ** 2, rel=1e-9)
+
+
+def test_unknown_benchmark_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        bench_all.main(["--only", "engine,bogus"])
+    assert "unknown benchmark(s) ['bogus']" in capsys.readouterr().err
+
+
+def test_every_benchmark_has_a_script_and_both_settings():
+    assert set(bench_all.FULL) == set(bench_all.QUICK) == set(bench_all.SCRIPTS)
+    here = Path(bench_all.__file__).parent
+    assert all((here / s).exists() for s in bench_all.SCRIPTS.values())
+
+
+def test_csv_is_replaced_whole(tmp_path):
+    report.write_csv(tmp_path, "t.csv", [dict(a=1.0)])
+    report.write_csv(tmp_path, "t.csv", [dict(a=2.0), dict(a=3.0)])
+    assert bench_all.read_csv(tmp_path / "t.csv") == [dict(a="2"), dict(a="3")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
