@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import report                                          # noqa: E402
@@ -157,14 +159,8 @@ def nest_rows(out):
 
 def linear_fit(x, y):
     """(slope, intercept, R^2) of the least-squares line y = intercept + slope x."""
-    n = len(x)
-    mx, my = sum(x) / n, sum(y) / n
-    sxx = sum((a - mx) ** 2 for a in x)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
-    syy = sum((b - my) ** 2 for b in y)
-    slope = sxy / sxx
-    r2 = (sxy * sxy) / (sxx * syy) if syy > 0 else 1.0
-    return slope, my - slope * mx, r2
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept), float(np.corrcoef(x, y)[0, 1] ** 2)
 
 
 def scaling_rows(out):

@@ -216,15 +216,16 @@ def half_events_rate(peer, rate0, duration, base_events, steps=12):
     """The input rate (Hz) at which the network makes half the synaptic events it makes at
     rate0, by bisection on single event-driven runs (the events grow with the rate)."""
     lo, hi = 0.0, rate0
+    miss = {}                   # rate tried -> |its synaptic events - half the base's|
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        net = peer.network(mid)[0]
-        if net.run(duration=duration).stats.synaptic_events < base_events / 2:
+        events = peer.network(mid)[0].run(duration=duration).stats.synaptic_events
+        miss[mid] = abs(events - base_events / 2)
+        if events < base_events / 2:
             lo = mid
         else:
             hi = mid
-    best = min((lo, hi), key=lambda r: abs(peer.network(r)[0].run(duration=duration)
-                                           .stats.synaptic_events - base_events / 2))
+    best = min(miss, key=miss.get)
     for r in list(peer.nets):
         if r not in (rate0, best):
             del peer.nets[r]

@@ -5,6 +5,8 @@ import os
 import platform
 from pathlib import Path
 
+from eventsg.io.atomic import atomic_path
+
 
 def machine():
     """A one-line description: CPU model, cores, Python."""
@@ -52,19 +54,16 @@ def print_table(title, rows):
 def write_csv(out_dir, name, rows):
     """Write rows (list of dicts) to out_dir/name; returns the path.
 
-    Written to a temporary file beside it and renamed into place, so an interrupted
-    run never leaves a half-written table where a complete one was.
+    Written atomically (eventsg.io.atomic_path): an interrupted run never leaves a
+    half-written table where a complete one was.
     """
     path = Path(out_dir) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
     keys = list(rows[0]) if rows else []
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         for r in rows:
             w.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()})
-    os.replace(tmp, path)
     return path
 
 
