@@ -65,6 +65,8 @@ def _run(args):
     if not config.output.states:
         options.pop("sample_times", None)
         options.pop("record", None)
+    if args.threads is not None:
+        options["threads"] = args.threads
     if args.duration is not None:
         duration = args.duration
         if options.get("sample_times") is not None:
@@ -169,6 +171,8 @@ def build_parser():
                                             "config, else CONFIG.h5 here)")
     run.add_argument("--duration", type=float, help="override the config's duration, ms")
     run.add_argument("--plot", metavar="FIG.png", help="also save the overview figure")
+    run.add_argument("--threads", type=int, help="run the event engine on this many threads "
+                     "(overrides the config's run.threads)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
 

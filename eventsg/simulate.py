@@ -1,5 +1,6 @@
 """Run a network: compile it, drive a kernel in chunks, return a SimulationResult."""
 import math
+import threading
 import time
 
 import numba
@@ -9,8 +10,13 @@ from . import interrupt
 from .compile import compile_network
 from .engine.clock_loop import run_clock, step_propagators
 from .engine.event_loop import run_events
+from .engine.partition import (gather_counters, gather_recorders, grow_buffers, make_buffers,
+                               neuron_owners, rebuffered, thread_networks, thread_recorders,
+                               thread_state, window_length)
 from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
+from .engine.sync import SYNC_STRIDE, make_sync
+from .engine.windows import BOARD_COLUMNS, ST_MAIN_FULL, ST_STOPPED, ST_WAIT, run_thread
 from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
                            C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, C_UNCHECKED, ST_BUFFER_FULL,
                            ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS,
@@ -62,7 +68,7 @@ def _record_setup(net, layout, sample_times, record, duration):
 
 def simulate(net, duration, sample_times=None, record=None, engine="event", dt=None, *,
              max_spikes=100_000_000, max_events=10_000_000_000, max_search_steps=2,
-             progress=None, chunks=200, spike_buffer=1 << 18, spike_sink=None):
+             progress=None, chunks=200, spike_buffer=1 << 18, spike_sink=None, threads=1):
     """Simulate ``net`` for ``duration`` ms.
 
     sample_times: sorted times in [0, duration] ms at which states are recorded
@@ -76,6 +82,11 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     and ``write(t, neuron, amplitude)`` that receives the spikes in emission order,
     in chunks of at most ``spike_buffer``, during the run (global neuron ids); the
     result then holds no spikes. ``eventsg.io.run_to_file`` streams them to HDF5.
+    threads: event engine only; with more than 1, the neurons are shared out among
+    that many threads, which run apart for the smallest delay between gamma
+    populations at a time (engine/windows.py; it must be > 0). The result is the
+    same to the last bit for any number of threads > 1; against ``threads=1`` only
+    the order of deliveries that arrive at exactly the same time may differ.
     Raises SpecError for bad arguments, SimulationError when the state is not finite.
     """
     duration = check_scalar("run", "duration", duration, positive=True)
@@ -84,6 +95,9 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     max_events = check_count("run", "max_events", max_events)
     max_search_steps = check_count("run", "max_search_steps", max_search_steps)
     chunks = check_count("run", "chunks", chunks)
+    threads = check_count("run", "threads", threads)
+    if threads > 1 and engine != "event":
+        fail("run", "threads", threads, "1 for engine='clock' (threads run the event engine)")
 
     t0 = time.perf_counter()
     compiled, layout = compile_network(net, duration)
@@ -99,9 +113,13 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
                           lambda chunk: spike_sink.write(*chunk))
 
     run = _run_event if engine == "event" else _run_clock
+    options = {}
+    if threads > 1:
+        run = _run_threads
+        options["threads"] = threads
     wall = time.perf_counter()
     status, t_reached, jit_s = run(compiled, layout, state, recorder, duration, dt, flush, chunks,
-                                   progress, max_spikes, max_events, max_search_steps)
+                                   progress, max_spikes, max_events, max_search_steps, **options)
     wall = time.perf_counter() - wall - jit_s
     flush()
     ctr = state.ctr
@@ -201,6 +219,101 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
             bar.update(t_stop - done)
             done = t_stop
     return status, duration, jit_s
+
+
+def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, progress,
+                 max_spikes, max_events, max_steps, threads, warm=False):
+    """_run_event on ``threads`` threads (engine/windows.py), the calling thread
+    keeping the progress bar and the interrupts."""
+    window = window_length(net, layout)
+    if not window > 0.0:
+        fail("run", "threads", threads, "1 when a projection between gamma populations has a "
+             f"delay of {window} ms (threads need every such delay > 0)")
+    owner = neuron_owners(layout, threads)
+    nets = [thread_networks(net, layout, owner, i) for i in range(threads)]
+    queue_size, buffer_size = _thread_sizes(layout, owner, threads)
+    bufs = [make_buffers(threads, buffer_size)]
+    sts = [thread_state(net, state, bufs[0], i, owner) for i in range(threads)]
+    qs = [make_queue(queue_size) for _ in range(threads)]
+    phs = [make_prediction_heap(layout.n_neurons) for _ in range(threads)]
+    parts = thread_recorders(net, recorder, owner, threads)
+    sync = make_sync(threads)
+    board = np.zeros((threads, BOARD_COLUMNS), np.int64)
+    wend = np.full(threads, window)
+
+    def args(i):
+        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], state, bufs[0],
+                sync, board, wend, window, duration, duration, max_steps, max_spikes, max_events,
+                layout.max_out)
+    jit_s = 0.0 if warm else _jit_seconds(run_thread, *args(0))
+    status = ST_DONE
+    try:
+        with _progress_bar(duration, progress, "eventsg run") as bar:
+            while True:
+                codes = _launch(run_thread, [args(i) for i in range(threads)], sync, bar, sts)
+                for i, code in enumerate(codes):
+                    if code == ST_QUEUE_FULL:
+                        qs[i] = grow_queue(qs[i])
+                if ST_BUFFER_FULL in codes:
+                    bufs[0] = grow_buffers(bufs[0])
+                    sts = [rebuffered(st, bufs[0], i) for i, st in enumerate(sts)]
+                if ST_MAIN_FULL in codes:
+                    flush()
+                stops = [c for c in codes if c not in (ST_DONE, ST_WAIT, ST_QUEUE_FULL,
+                                                       ST_BUFFER_FULL, ST_MAIN_FULL)]
+                if stops:
+                    status = stops[0]
+                    break
+                if all(c == ST_DONE for c in codes):
+                    break
+    finally:
+        gather_recorders(recorder, parts)
+        gather_counters(state, bufs[0])
+        state.now[0] = max(float(st.now[0]) for st in sts)
+    if status == ST_STOPPED:
+        raise KeyboardInterrupt
+    if status != ST_DONE:
+        return status, float(state.now[0]), jit_s
+    return status, duration, jit_s
+
+
+def _thread_sizes(layout, owner, threads):
+    """Initial capacity of each thread's queue and spike buffer (both grow when full)."""
+    return (max(1024, 4 * layout.n_neurons // threads),
+            max(1024, 2 * int(np.bincount(owner).max()) + 16))
+
+
+def _launch(kernel, arg_lists, sync, bar, sts, poll_s=0.1):
+    """Run ``kernel(*args)`` for each args in its own thread; the calling thread
+    updates the bar and, on Ctrl-C, asks the threads to stop (the slot past the
+    barrier's counters) and re-raises once they have. Returns their statuses."""
+    codes = [None] * len(arg_lists)
+    errors = []
+
+    def work(i):
+        try:
+            codes[i] = int(kernel(*arg_lists[i]))
+        except BaseException as exc:         # re-raised in the calling thread
+            errors.append(exc)
+            codes[i] = ST_STOPPED
+
+    workers = [threading.Thread(target=work, args=(i,), daemon=True)
+               for i in range(len(arg_lists))]
+    for w in workers:
+        w.start()
+    try:
+        while any(w.is_alive() for w in workers):
+            workers[0].join(poll_s)
+            interrupt.check()
+            bar.update(min(float(st.now[0]) for st in sts) - bar.n)
+    except BaseException:
+        sync[len(arg_lists) * SYNC_STRIDE] = 1
+        for w in workers:
+            w.join()
+        raise
+    if errors:
+        raise errors[0]
+    return codes
 
 
 def _run_clock(net, layout, state, recorder, duration, dt, flush, chunks, progress,

@@ -262,6 +262,7 @@ RUN = {
     "max_events": Key(integer(1)),
     "max_search_steps": Key(integer(1)),
     "chunks": Key(integer(1)),
+    "threads": Key(integer(1)),
 }
 
 OUTPUT = {"path": Key(file(exists=False)), "states": Key(flag)}

@@ -1,0 +1,153 @@
+"""The set-up of a run on several threads (engine/windows.py): who owns which neuron,
+each thread's network, state and recorder, and putting their results together.
+
+Plain numpy, run once per simulation; the kernels see the same array types as in
+a serial run, so they compile once for both.
+"""
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..compile.arrays import kernel_array
+from .state import (C_CONTINUATIONS, C_DIRTY, C_INPUTS, C_REPLACED, C_SEARCHES, C_SYNAPTIC,
+                    C_UNCHECKED, N_COUNTERS, make_recorder, make_state)
+
+
+def _projection_rows(net, p):
+    """(first, last) CSR row slots of projection p (its rows and the end marker)."""
+    first = int(net.proj_row_start[p])
+    if p + 1 < net.proj_row_start.shape[0]:
+        return first, int(net.proj_row_start[p + 1]) - 1
+    return first, net.syn_indptr.shape[0] - 1
+
+
+def window_length(net, layout):
+    """Smallest delay (ms) of a projection between gamma populations: how long the
+    threads may run apart. inf if no projection leaves a gamma population."""
+    shortest = math.inf
+    for i, kind in enumerate(layout.kinds):
+        if kind != "gamma":
+            continue
+        for k in range(net.pop_out_start[i], net.pop_out_start[i + 1]):
+            p = int(net.pop_out_proj[k])
+            if net.proj_delay[p] >= 0.0:
+                shortest = min(shortest, float(net.proj_delay[p]))
+                continue
+            first, last = _projection_rows(net, p)
+            lo, hi = net.syn_indptr[first], net.syn_indptr[last]
+            if hi > lo:
+                shortest = min(shortest, float(net.syn_delay[lo:hi].min()))
+    return shortest
+
+
+def neuron_owners(layout, threads):
+    """int64 (n_neurons,): the thread of each neuron; each gamma population is cut
+    into ``threads`` runs of consecutive neurons, as equal as they come."""
+    owner = np.zeros(layout.n_neurons, np.int64)
+    for kind, n, off in zip(layout.kinds, layout.sizes, layout.offsets):
+        if kind == "gamma":
+            for i, part in enumerate(np.array_split(np.arange(n), threads)):
+                owner[off + part] = i
+    return owner
+
+
+def thread_networks(net, layout, owner, i):
+    """(run, emit): thread i's network, with only the synapses onto its neurons
+    (same rows, same order); ``run`` has no projection leaving a gamma population
+    (their spikes are scheduled by the merge, from ``emit``)."""
+    keep = owner[net.syn_target] == i
+    upto = np.zeros(keep.size + 1, np.int64)
+    np.cumsum(keep, out=upto[1:])
+    emit = net._replace(syn_indptr=kernel_array(upto[net.syn_indptr], np.int64),
+                        syn_target=kernel_array(net.syn_target[keep], np.int64),
+                        syn_weight=kernel_array(net.syn_weight[keep], np.float64),
+                        syn_delay=kernel_array(net.syn_delay[keep], np.float64))
+    lists = [[] if kind == "gamma" else
+             list(net.pop_out_proj[net.pop_out_start[j]:net.pop_out_start[j + 1]])
+             for j, kind in enumerate(layout.kinds)]
+    start = np.zeros(len(lists) + 1, np.int64)
+    start[1:] = np.cumsum([len(lst) for lst in lists])
+    proj = np.array([p for lst in lists for p in lst], np.int64)
+    run = emit._replace(pop_out_start=start, pop_out_proj=proj)
+    return run, emit
+
+
+class ThreadBuffers(NamedTuple):
+    """Every thread's counters and spike buffer, one row per thread: the merge reads
+    them all (engine/windows.py); each thread's state holds its own rows."""
+    ctr: np.ndarray          # int64 (threads, N_COUNTERS)
+    spk_t: np.ndarray        # float64 (threads, buf)
+    spk_neuron: np.ndarray   # int64 (threads, buf)
+    spk_amp: np.ndarray      # float64 (threads, buf)
+
+
+def make_buffers(threads, buf, ctr=None):
+    """ThreadBuffers of ``buf`` spikes a thread (keeping the counters ``ctr``, if given)."""
+    return ThreadBuffers(np.zeros((threads, N_COUNTERS), np.int64) if ctr is None else ctr,
+                         np.empty((threads, buf)), np.empty((threads, buf), np.int64),
+                         np.empty((threads, buf)))
+
+
+def grow_buffers(bufs, factor=2):
+    """ThreadBuffers ``factor`` times as long, with the same content."""
+    threads, buf = bufs.spk_t.shape
+    new = make_buffers(threads, buf * factor, bufs.ctr)
+    for name in ("spk_t", "spk_neuron", "spk_amp"):
+        getattr(new, name)[:, :buf] = getattr(bufs, name)
+    return new
+
+
+def thread_state(net, main, bufs, i, owner):
+    """Thread i's state: the per-neuron arrays of ``main`` (each thread writes only its
+    own neurons' entries), row i of ``bufs``, and its own scratch and pending flags
+    (a thread rescales only its own pending terms); its neurons marked for the
+    check at t = 0."""
+    fresh = make_state(net, spike_buffer=1)
+    st = fresh._replace(z=main.z, t_last=main.t_last, drive=main.drive, r=main.r, h=main.h,
+                        lazy=main.lazy, is_dirty=main.is_dirty, pend_drive=main.pend_drive,
+                        absorbed=main.absorbed, ctr=bufs.ctr[i], spk_t=bufs.spk_t[i],
+                        spk_neuron=bufs.spk_neuron[i], spk_amp=bufs.spk_amp[i])
+    own = np.flatnonzero(owner == i)
+    st.dirty[:] = 0
+    st.dirty[:own.size] = own
+    st.ctr[C_DIRTY] = own.size
+    return st
+
+
+def rebuffered(st, bufs, i):
+    """``st`` on the rows i of new ``bufs`` (grow_buffers)."""
+    return st._replace(spk_t=bufs.spk_t[i], spk_neuron=bufs.spk_neuron[i],
+                       spk_amp=bufs.spk_amp[i])
+
+
+def thread_recorders(net, recorder, owner, threads):
+    """Per thread: (its recorder, the columns of ``recorder`` its neurons fill)."""
+    out = []
+    for i in range(threads):
+        cols = np.flatnonzero(owner[recorder.neurons] == i)
+        out.append((make_recorder(net, recorder.times, recorder.neurons[cols]), cols))
+    return out
+
+
+def gather_recorders(recorder, parts):
+    """Copy each thread's samples into their columns of ``recorder``."""
+    for rec, cols in parts:
+        recorder.x[:, cols] = rec.x
+        recorder.r[:, cols] = rec.r
+        recorder.theta[:, cols] = rec.theta
+        for j, c in enumerate(cols):
+            K = (rec.zoff[j + 1] if j + 1 < rec.zoff.size else rec.z.shape[1]) - rec.zoff[j]
+            recorder.z[:, recorder.zoff[c]:recorder.zoff[c] + K] = \
+                rec.z[:, rec.zoff[j]:rec.zoff[j] + K]
+
+
+SUMMED = (C_SYNAPTIC, C_SEARCHES, C_CONTINUATIONS, C_REPLACED, C_UNCHECKED)
+"""Counters that add up over threads (spikes and events: the merge sets them)."""
+
+
+def gather_counters(main, bufs):
+    """The threads' statistics into ``main.ctr``."""
+    for c in SUMMED:
+        main.ctr[c] = bufs.ctr[:, c].sum()
+    main.ctr[C_INPUTS] = bufs.ctr[0, C_INPUTS]
