@@ -1,6 +1,6 @@
 """Engine benchmark: synaptic events per second on the 2-layer benchmark network.
 
-    python scripts/bench_engine.py [--repeats 5] [--duration 1000] [--out bench-results]
+    python scripts/bench_engine.py [--repeats 5] [--duration 1000] [--threads 2] [--out bench-results]
 
 Network (eventsg.examples.two_layer_network): 500 Poisson inputs at 10 Hz ->
 1000 hidden -> 1000 output SpikingGamma neurons, K = 4, fan-out 100, delays 1 ms.
@@ -10,7 +10,8 @@ and their ratio to the 1e7/s target; where that time goes (the inputs that fit
 in their target's margins, at the cost of one in a network where every input
 fits, and the rest per crossing search); the same network on the
 fixed-step reference engine (the peer in this run) at dt = 0.1 and 0.01 ms and our
-speed-up over it; the start-up time of a small run with a cold and with a warm
+speed-up over it; the same run on --threads threads (threads.csv: speed-up over
+one thread, and whether the spikes are one thread's); the start-up time of a small run with a cold and with a warm
 Numba cache (fresh processes); and the peak memory of runs of T and 2T ms.
 """
 import argparse
@@ -21,6 +22,8 @@ import sys
 import tempfile
 import tracemalloc
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -93,6 +96,38 @@ def cost_split(stats, wall, repeats, duration):
          "share_of_run": rest_s / wall}]
 
 
+def threads_table(args, net, serial, counts, median_wall, best_wall):
+    """threads.csv: the benchmark run on several threads (interleaved with runs on
+    one, so that both see the same machine), its speed-up and whether its spikes
+    are those of one thread."""
+    rows = [{"threads": 1, "runs": args.repeats, "median_wall_s": median_wall,
+             "best_wall_s": best_wall,
+             "median_syn_events_per_s": serial.stats.synaptic_events / median_wall,
+             "speedup_over_1": 1.0, "same_spikes": "-", "max_time_diff_ms": 0.0}]
+    for n in counts:
+        net.run(duration=50.0, threads=n)                   # compile or load run_thread
+        walls, ones, res = [], [], None
+        for _ in range(args.repeats):
+            res = net.run(duration=args.duration, threads=n)
+            walls.append(res.stats.wall_s)
+            ones.append(net.run(duration=args.duration).stats.wall_s)
+        same, diff = True, 0.0
+        for pop in res.populations:
+            a, b = serial.spikes(pop), res.spikes(pop)
+            oa, ob = np.lexsort((a.t, a.i)), np.lexsort((b.t, b.i))
+            same = same and np.array_equal(a.i[oa], b.i[ob])
+            if same:
+                diff = max(diff, float(np.max(np.abs(a.t[oa] - b.t[ob]), initial=0.0)))
+        rows.append({"threads": n, "runs": args.repeats,
+                     "median_wall_s": statistics.median(walls), "best_wall_s": min(walls),
+                     "median_syn_events_per_s": res.stats.synaptic_events / statistics.median(walls),
+                     "speedup_over_1": statistics.median(ones) / statistics.median(walls),
+                     "same_spikes": same, "max_time_diff_ms": diff})
+    report.table_and_csv(args.out, "threads.csv",
+                         "the benchmark network on several threads (speed-up over one thread: "
+                         "medians of interleaved runs)", rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -100,6 +135,8 @@ def main(argv=None):
     parser.add_argument("--skip-clock", action="store_true", help="skip the fixed-step peer")
     parser.add_argument("--skip-split", action="store_true",
                         help="skip the split of the run time (inputs that fit, searches)")
+    parser.add_argument("--threads", default="2",
+                        help="thread counts > 1 of the threads table ('' for none)")
     parser.add_argument("--out", default="bench-results", help="directory for the CSV")
     args = parser.parse_args(argv)
 
@@ -138,6 +175,9 @@ def main(argv=None):
                          "best_vs_1e7_target": ref_rate / TARGET_EVENTS_PER_S,
                          "event_driven_speedup": ref.stats.wall_s / statistics.median(walls)})
     report.table_and_csv(args.out, "engine.csv", "engine throughput (kernel wall time)", rows)
+    counts = [int(x) for x in args.threads.split(",") if x]
+    if counts:
+        threads_table(args, net, res, counts, statistics.median(walls), min(walls))
 
     if not args.skip_split:
         split = cost_split(s, statistics.median(walls), args.repeats, args.duration)

@@ -88,6 +88,44 @@ def test_a_benchmark_that_did_not_run_is_named_not_measured(tmp_path):
     assert not any(r["target"].startswith("cost growth") for r in rows)
 
 
+def test_each_sides_fastest_run_is_compared(tmp_path):
+    """With runs on one thread and on two, per dt the fastest Brian2 run (the least
+    speed-up over it) counts; the note names the threads and the one-thread ratio."""
+    _write_all(tmp_path)
+    report.write_csv(tmp_path / "brian2", "brian2_dt.csv", [
+        dict(simulator="eventsg event-driven", threads=1, dt_ms=0.0, run_s=0.16,
+             median_err_ms=0.0, eventsg_speedup="-", speedup_1thread=1.0),
+        dict(simulator="eventsg event-driven", threads=2, dt_ms=0.0, run_s=0.1,
+             median_err_ms=0.0, eventsg_speedup="-", speedup_1thread=1.6),
+        dict(simulator="brian2", threads=1, dt_ms=0.1, run_s=0.08, median_err_ms=0.078,
+             eventsg_speedup=0.8, speedup_1thread=0.5),
+        dict(simulator="brian2", threads=2, dt_ms=0.1, run_s=0.07, median_err_ms=0.078,
+             eventsg_speedup=0.7, speedup_1thread=0.44),
+        dict(simulator="brian2", threads=1, dt_ms=0.001, run_s=5.9, median_err_ms=0.00076,
+             eventsg_speedup=59.0, speedup_1thread=36.9),
+        dict(simulator="brian2", threads=2, dt_ms=0.001, run_s=14.0, median_err_ms=0.00076,
+             eventsg_speedup=140.0, speedup_1thread=87.5)])
+    rows = _by_target(bench_all.target_rows(tmp_path))
+    eq = rows["Brian2 at equal accuracy"]
+    assert eq["met"] == "yes" and eq["measured"].startswith("59.0x at dt = 0.001 ms")
+    assert "eventsg on 2, Brian2 on 1 threads; one thread each: 36.9x" in eq["measured"]
+    large = rows["Brian2 at its largest dt"]
+    assert large["met"] == "no" and large["measured"].startswith("0.70x at dt = 0.1 ms")
+    assert "Brian2 on 2 threads; one thread each: 0.5x" in large["measured"]
+
+
+def test_threads_table_is_reported(tmp_path):
+    _write_all(tmp_path)
+    report.write_csv(tmp_path / "engine", "threads.csv", [
+        dict(threads=1, median_syn_events_per_s=3e7, speedup_over_1=1.0, same_spikes="-",
+             max_time_diff_ms=0.0),
+        dict(threads=2, median_syn_events_per_s=5e7, speedup_over_1=1.67, same_spikes=True,
+             max_time_diff_ms=1.4e-13)])
+    row = _by_target(bench_all.target_rows(tmp_path))["engine on 2 threads"]
+    assert row["measured"] == ("1.67x one thread; 50.00 M/s; same spikes: True "
+                               "(times within 1.4e-13 ms)")
+
+
 def test_equal_accuracy_never_reached_is_said(tmp_path):
     _write_all(tmp_path)
     report.write_csv(tmp_path / "brian2", "brian2_dt.csv", [

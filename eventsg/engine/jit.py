@@ -104,6 +104,10 @@ def _kernel_decorator(**options):
 kernel = _kernel_decorator(cache=True, _nrt=False)
 """Decorator for engine kernels (see module docstring)."""
 
+thread_kernel = _kernel_decorator(cache=True, _nrt=False, nogil=True)
+"""Decorator for the kernel each thread of a run on several threads runs
+(engine/windows.py): without Python's lock, so that the threads run at once."""
+
 inline_kernel = _kernel_decorator(cache=True, _nrt=False, inline="always")
 """Decorator for small kernels on the hot path, inlined into their callers: a call
 passes every array as a struct of seven words, which costs more than the work of a

@@ -7,9 +7,9 @@ each thread runs the serial loop (event_loop.run_events) on its own part of the
 neurons, with its own event queue, prediction heap and spike buffer, and the rows
 of every projection cut down to the synapses onto its neurons (partition.py).
 Every thread reads the input events itself. At the end of a window the threads
-meet (sync.barrier), and each schedules the spikes of all threads into its own
-queue in the order (time, neuron); thread 0 copies them, in that order, into the
-main state's spike buffer. A neuron then sees the same inputs in the same order
+meet (sync.barrier); thread 0 merges the spikes of all threads, in the order
+(time, neuron), into the main state's spike buffer, and each thread schedules
+them from there into its own queue. A neuron then sees the same inputs in the same order
 whatever the number of threads, so results are the same to the last bit for any
 number of threads (docs/model-choices.md: at equal times, deliveries of spikes
 from different neurons arrive in the order of the neurons, not in the order the
@@ -21,10 +21,8 @@ makes all of them return at the same barrier, with nothing of the window's merge
 done; called again, each runs its window to its end again, which does nothing
 where it was already done, and goes on.
 """
-import numpy as np
-from numba import njit
-
 from .event_loop import _emit, run_events
+from .jit import kernel, thread_kernel
 from .pending import rebase_pending
 from .queue import queue_free
 from .state import (C_EVENTS, C_INPUTS, C_SPIKES, C_SPIKES_BUFFERED, ST_DONE, ST_QUEUE_FULL,
@@ -43,11 +41,13 @@ B_RUN = 0
 B_MERGE = 1
 """... whether its queue has room for the window's spikes ..."""
 B_STOP = 2
-"""... and (thread 0's row) whether the caller asked to stop."""
-BOARD_COLUMNS = 3
+"""... (thread 0's row) whether the caller asked to stop ..."""
+B_CURSOR = 3
+"""... and where the merge has got to in its spike buffer."""
+BOARD_COLUMNS = 4
 
 
-@njit(cache=True, nogil=True)
+@thread_kernel
 def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, wend, window,
                t_end, t_stop, max_steps, max_spikes, max_events, max_out):
     """Thread i: run its neurons window by window to ``t_stop`` (ms); returns a status.
@@ -95,23 +95,18 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
                 return board[i, B_MERGE] if board[i, B_MERGE] != ST_DONE else ST_WAIT
         if main_full:
             return ST_MAIN_FULL
-        order, t, g, a = _merged_spikes(bufs, n_new)
         if i == 0:
-            for k in range(n_new):
-                main.spk_t[base + k] = t[order[k]]
-                main.spk_neuron[base + k] = g[order[k]]
-                main.spk_amp[base + k] = a[order[k]]
+            _merge_spikes(bufs, board, main, base, n_new)
             main.ctr[C_SPIKES_BUFFERED] = base + n_new
             main.ctr[C_SPIKES] = spikes
             main.ctr[C_EVENTS] = events
             main.now[0] = t_win
-        first_node = net_emit.node_pop.shape[0] - net_emit.nrn_K.shape[0]
-        for k in range(n_new):
-            j = order[k]
-            _emit(net_emit, q, first_node + g[j], t[j], a[j])
         barrier(sync, i, T)
-        # everyone has read every buffer
+        # the merge is done: the threads' buffers are free, main's holds the spikes
         st.ctr[C_SPIKES_BUFFERED] = 0
+        first_node = net_emit.node_pop.shape[0] - net_emit.nrn_K.shape[0]
+        for k in range(base, base + n_new):
+            _emit(net_emit, q, first_node + main.spk_neuron[k], main.spk_t[k], main.spk_amp[k])
         if spikes >= max_spikes:
             return ST_RUNAWAY_SPIKES
         if events >= max_events:
@@ -123,20 +118,34 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
         wend[i] = t_win + window
 
 
-@njit(cache=True, nogil=True)
-def _merged_spikes(bufs, n_new):
-    """(order, t, neuron, amplitude): the threads' buffered spikes one after another,
-    and the order that sorts them by (time, neuron)."""
-    t = np.empty(n_new)
-    g = np.empty(n_new, np.int64)
-    a = np.empty(n_new)
-    n = 0
-    for j in range(bufs.ctr.shape[0]):
-        m = bufs.ctr[j, C_SPIKES_BUFFERED]
-        t[n:n + m] = bufs.spk_t[j, :m]
-        g[n:n + m] = bufs.spk_neuron[j, :m]
-        a[n:n + m] = bufs.spk_amp[j, :m]
-        n += m
-    by_neuron = np.argsort(g, kind="mergesort")
-    order = by_neuron[np.argsort(t[by_neuron], kind="mergesort")]
-    return order, t, g, a
+@kernel
+def _merge_spikes(bufs, board, main, base, n_new):
+    """The threads' buffered spikes (each buffer in time order) into main's buffer from
+    ``base``, in the order (time, neuron): the earliest head of the buffers at each
+    step, then the runs of equal times put in the order of the neurons (a thread may
+    fire them in another), keeping a neuron's own order."""
+    T = bufs.ctr.shape[0]
+    for j in range(T):
+        board[j, B_CURSOR] = 0
+    for k in range(base, base + n_new):
+        pick = -1
+        t_pick = 0.0
+        for j in range(T):
+            c = board[j, B_CURSOR]
+            if c < bufs.ctr[j, C_SPIKES_BUFFERED] and (pick < 0 or bufs.spk_t[j, c] < t_pick):
+                pick = j
+                t_pick = bufs.spk_t[j, c]
+        c = board[pick, B_CURSOR]
+        main.spk_t[k] = t_pick
+        main.spk_neuron[k] = bufs.spk_neuron[pick, c]
+        main.spk_amp[k] = bufs.spk_amp[pick, c]
+        board[pick, B_CURSOR] = c + 1
+    for k in range(base + 1, base + n_new):         # insertion, within equal times only
+        t, g, a = main.spk_t[k], main.spk_neuron[k], main.spk_amp[k]
+        m = k
+        while m > base and main.spk_t[m - 1] == t and main.spk_neuron[m - 1] > g:
+            main.spk_neuron[m] = main.spk_neuron[m - 1]
+            main.spk_amp[m] = main.spk_amp[m - 1]
+            m -= 1
+        main.spk_neuron[m] = g
+        main.spk_amp[m] = a

@@ -89,6 +89,7 @@ class Brian2Run:
     ring_overflows: int = 0
     integrator: str = "exact"
     notes: list = field(default_factory=list)
+    openmp_threads: int = 0      # standalone: OpenMP threads (0: none, one thread)
 
     @property
     def n_spikes(self):
@@ -221,13 +222,14 @@ def _ring_overflows(t, i, ring, delay_ms):
 
 
 def run_brian2(net, duration, dt, target="cpp_standalone", ring=8, integrator="exact",
-               build_dir=None, keep_build=False, repeats=1):
+               build_dir=None, keep_build=False, repeats=1, openmp_threads=0):
     """Run an eventsg Network in Brian2 for ``duration`` ms at step ``dt`` ms.
 
     target: "cpp_standalone", "cython" or "numpy". ``repeats``: for the standalone
     target, how many times the built binary runs; ``run_s`` is then the median of
     its own timings (each run starts from the same initial state and writes the same
-    results). Returns a Brian2Run.
+    results). ``openmp_threads``: the standalone target's OpenMP threads (0: none).
+    Returns a Brian2Run.
     """
     import brian2 as b2
 
@@ -240,7 +242,7 @@ def run_brian2(net, duration, dt, target="cpp_standalone", ring=8, integrator="e
         b2.set_device("cpp_standalone", directory=tmp, build_on_run=False)
         b2.device.reinit()
         b2.set_device("cpp_standalone", directory=tmp, build_on_run=False)
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        b2.prefs.devices.cpp_standalone.openmp_threads = int(openmp_threads)
     else:
         b2.set_device("runtime")
         b2.prefs.codegen.target = target
@@ -365,4 +367,5 @@ def run_brian2(net, duration, dt, target="cpp_standalone", ring=8, integrator="e
         if not keep_build and build_dir is None and tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     return Brian2Run(target, dt, float(duration), spikes, sizes, build_s, run_s, process_s,
-                     syn, n_inputs, shifted, overflow, integrator, notes)
+                     syn, n_inputs, shifted, overflow, integrator, notes,
+                     int(openmp_threads) if target == "cpp_standalone" else 0)
