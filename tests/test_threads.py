@@ -19,6 +19,7 @@ from eventsg.engine.partition import neuron_owners, thread_networks, window_leng
 from eventsg.engine.sync import SYNC_STRIDE, barrier, make_sync
 from eventsg.errors import RunawayError, SpecError
 from eventsg.examples import two_layer_network
+from test_cli import SMALL_CONFIG
 
 DURATION = 60.0
 
@@ -259,40 +260,15 @@ def test_barrier_keeps_threads_in_step():
     assert np.array_equal(seen, np.broadcast_to(np.arange(1, rounds + 1), (T, rounds)))
 
 
-RECURRENT_CONFIG = """
-[network]
-seed = 4
-
-[run]
-duration = 60.0
-threads = 2
-
-[[population]]
-name = "input"
-type = "poisson"
-n = 40
-rate = 40.0
-
-[[population]]
-name = "hidden"
-type = "gamma"
-n = 50
-K = 3
-tau = [1.0, 2.0, 4.0]
-theta = 0.05
-
-[[projection]]
-pre = "input"
-post = "hidden"
-delay = 1.0
-weights = { kind = "random_sparse", density = 0.3, mean = 0.3, std = 0.1, seed = 2 }
-
+RECURRENT_CONFIG = SMALL_CONFIG.format(duration=60.0).replace(
+    "duration = 60.0", "duration = 60.0\nthreads = 2") + """
 [[projection]]
 pre = "hidden"
 post = "hidden"
 delay = 0.5
 weights = { kind = "random_sparse", density = 0.2, mean = 0.02, std = 0.05, seed = 3 }
 """
+"""tests/test_cli.py's config, on two threads, with a recurrent projection."""
 
 
 def test_config_and_command_line_take_threads(tmp_path):

@@ -8,6 +8,8 @@ every barrier of a run, across calls. A waiting thread spins, and gives its core
 away (``sched_yield``) when the wait is long, so more threads than cores still
 make progress.
 """
+import sys
+
 import numpy as np
 from numba import types
 from numba.core import cgutils
@@ -20,7 +22,8 @@ SYNC_STRIDE = 8
 
 SPINS_BEFORE_YIELD = 64
 
-_sched_yield = types.ExternalFunction("sched_yield", types.int32())
+_sched_yield = types.ExternalFunction("SwitchToThread" if sys.platform == "win32" else
+                                     "sched_yield", types.int32())
 
 
 def _element_pointer(context, builder, signature, args):
