@@ -12,7 +12,7 @@ from .engine.clock_loop import run_clock, step_propagators
 from .engine.event_loop import run_events
 from .engine.partition import (gather_counters, gather_recorders, grow_buffers, make_buffers,
                                neuron_owners, rebuffered, thread_networks, thread_recorders,
-                               thread_state, window_length)
+                               thread_state, unmerged_spikes, window_length)
 from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
 from .engine.sync import SYNC_STRIDE, make_sync
@@ -270,11 +270,26 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
         gather_recorders(recorder, parts)
         gather_counters(state, bufs[0])
         state.now[0] = max(float(st.now[0]) for st in sts)
+    _keep_unmerged(state, bufs[0], flush)
     if status == ST_STOPPED:
         raise KeyboardInterrupt
     if status != ST_DONE:
         return status, float(state.now[0]), jit_s
     return status, duration, jit_s
+
+
+def _keep_unmerged(state, bufs, flush):
+    """A run stopped within a window keeps that window's spikes: through the main
+    buffer, after the ones before them, in the merge's order."""
+    t, g, a = unmerged_spikes(bufs)
+    room = state.spk_t.shape[0]
+    for lo in range(0, t.size, room):
+        flush()
+        n = min(room, t.size - lo)
+        state.spk_t[:n] = t[lo:lo + n]
+        state.spk_neuron[:n] = g[lo:lo + n]
+        state.spk_amp[:n] = a[lo:lo + n]
+        state.ctr[C_SPIKES_BUFFERED] = n
 
 
 def _thread_sizes(layout, owner, threads):

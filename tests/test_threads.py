@@ -220,6 +220,21 @@ def test_runaway_stops_every_thread_and_keeps_the_spikes():
     assert 300 <= res.stats.spikes == sum(res.spikes(p)[0].size for p in ("hidden", "output"))
 
 
+def test_runaway_within_a_window_keeps_its_spikes():
+    """Each thread alone passes max_spikes at t = 0, before any merge: the spikes it
+    buffered are kept all the same, in (time, neuron) order."""
+    net = esg.Network(seed=2)
+    g = net.add(esg.GammaPopulation(n=200, K=2, tau=[1.0, 2.0], theta=0.05, bias=0.1,
+                                    name="g"))
+    net.connect(g, g, np.full((200, 200), 1e-4), delay=1.0)
+    with pytest.raises(RunawayError) as err:
+        net.run(10.0, threads=2, max_spikes=50)
+    res = err.value.result
+    s = res.spikes("g")
+    assert res.stats.spikes == s.t.size == 200
+    assert np.all(s.t == 0.0) and np.array_equal(s.i, np.arange(200))
+
+
 def test_ctrl_c_stops_the_threads():
     net = random_network(1)
     interrupt._pending[0] = True

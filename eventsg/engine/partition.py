@@ -10,8 +10,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ..compile.arrays import kernel_array
-from .state import (C_CONTINUATIONS, C_DIRTY, C_INPUTS, C_REPLACED, C_SEARCHES, C_SYNAPTIC,
-                    C_UNCHECKED, N_COUNTERS, make_recorder, make_state)
+from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUTS, C_REPLACED, C_SEARCHES,
+                    C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, C_UNCHECKED, N_COUNTERS,
+                    make_recorder, make_state)
 
 
 def _projection_rows(net, p):
@@ -142,12 +143,27 @@ def gather_recorders(recorder, parts):
                 rec.z[:, rec.zoff[j]:rec.zoff[j] + K]
 
 
-SUMMED = (C_SYNAPTIC, C_SEARCHES, C_CONTINUATIONS, C_REPLACED, C_UNCHECKED)
-"""Counters that add up over threads (spikes and events: the merge sets them)."""
+SUMMED = (C_SYNAPTIC, C_SEARCHES, C_CONTINUATIONS, C_REPLACED, C_UNCHECKED, C_SPIKES)
+"""Counters that add up over threads."""
 
 
 def gather_counters(main, bufs):
-    """The threads' statistics into ``main.ctr``."""
+    """The threads' statistics into ``main.ctr``; every thread read every input, so the
+    inputs and the events they made count once."""
     for c in SUMMED:
         main.ctr[c] = bufs.ctr[:, c].sum()
     main.ctr[C_INPUTS] = bufs.ctr[0, C_INPUTS]
+    repeats = (bufs.ctr.shape[0] - 1) * bufs.ctr[0, C_INPUTS]
+    main.ctr[C_EVENTS] = bufs.ctr[:, C_EVENTS].sum() - repeats
+
+
+def unmerged_spikes(bufs):
+    """(t, neuron, amplitude) left in the threads' buffers by a run that stopped within
+    a window (a runaway, a non-finite state), in the merge's order (time, neuron);
+    the buffers emptied."""
+    parts = [(bufs.spk_t[j, :m], bufs.spk_neuron[j, :m], bufs.spk_amp[j, :m])
+             for j, m in enumerate(bufs.ctr[:, C_SPIKES_BUFFERED])]
+    t, g, a = (np.concatenate(x) for x in zip(*parts))
+    order = np.lexsort((g, t))
+    bufs.ctr[:, C_SPIKES_BUFFERED] = 0
+    return t[order], g[order], a[order]
