@@ -1,14 +1,15 @@
 """Scaling of the event-driven engine: network size, K, duration, number of events.
 
     python scripts/bench_scaling.py [--sizes 1000,10000,100000] [--ks 1,2,4,8,16] [--repeats 3]
-                                    [--out bench-results]
+                                    [--threads 2] [--out bench-results]
 
 Tables (printed, CSV in --out) and plots (PNG):
 * scaling_size.csv / .png: events per second and memory as the network grows
   (eventsg.examples.two_layer_network with N/2 + N/2 gamma neurons, N/4 Poisson
   inputs at 10 Hz, fan-out 100: in-degree and activity per neuron stay those of
   the benchmark network); each run's duration is chosen for about --events
-  synaptic events;
+  synaptic events; with --threads > 1, the same runs on that many threads too
+  (``*_threads`` columns, and their speed-up over one thread);
 * scaling_k.csv / .png: the same as K goes 1, 2, 4, 8, 16 at N = 2000;
 * silent.csv: kernel time of a network with no input against the duration
   (should be flat);
@@ -37,16 +38,17 @@ from peers import report          # noqa: E402
 EVENTS_PER_NEURON_MS = 2.4        # synaptic events per gamma neuron per ms (benchmark network)
 
 
-def timed_runs(net, duration, repeats):
+def timed_runs(net, duration, repeats, threads=1):
     """(median, best) kernel wall time (s) of ``repeats`` runs, and the last run's stats."""
     walls, stats = [], None
+    options = {"threads": threads} if threads > 1 else {}
     for _ in range(max(repeats, 1)):
-        stats = net.run(duration=duration).stats
+        stats = net.run(duration=duration, **options).stats
         walls.append(stats.wall_s)
     return statistics.median(walls), min(walls), stats
 
 
-def worker(n, K, duration, rate, repeats):
+def worker(n, K, duration, rate, repeats, threads=1):
     """Run one configuration in this process; print a JSON line."""
     from eventsg.examples import two_layer_network
     warm, _ = two_layer_network(n_inputs=50, n_hidden=100, n_out=100, fan_out=10, K=K)
@@ -64,18 +66,25 @@ def worker(n, K, duration, rate, repeats):
     tracemalloc.stop()
     spikes = sum(x.t.nbytes + x.i.nbytes + x.a.nbytes
                  for x in (res2.spikes(p) for p in res2.populations))
-    print(json.dumps(dict(n=n, K=K, duration_ms=duration, input_hz=rate,
-                          synaptic_events=s.synaptic_events, spikes=s.spikes, wall_s=wall,
-                          best_wall_s=best,
-                          events_per_s=s.synaptic_events / wall if wall else 0.0,
-                          compile_s=compile_s, build_s=build_s,
-                          traced_mb=(peak - spikes) / 1e6, rss_before_mb=rss0,
-                          peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+    row = dict(n=n, K=K, duration_ms=duration, input_hz=rate,
+               synaptic_events=s.synaptic_events, spikes=s.spikes, wall_s=wall,
+               best_wall_s=best, events_per_s=s.synaptic_events / wall if wall else 0.0,
+               compile_s=compile_s, build_s=build_s, traced_mb=(peak - spikes) / 1e6,
+               rss_before_mb=rss0,
+               peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if threads > 1:
+        net.run(duration=min(duration, 10.0), threads=threads)     # compile or load
+        wall_t, best_t, st = timed_runs(net, duration, repeats, threads)
+        row.update(threads=threads, wall_s_threads=wall_t, best_wall_s_threads=best_t,
+                   events_per_s_threads=st.synaptic_events / wall_t if wall_t else 0.0,
+                   speedup_threads=wall / wall_t if wall_t else 0.0)
+    print(json.dumps(row))
 
 
-def spawn(n, K, duration, repeats, rate=10.0):
+def spawn(n, K, duration, repeats, rate=10.0, threads=1):
     out = subprocess.run([sys.executable, __file__, "--worker", str(n), str(K), str(duration),
-                          str(rate), str(repeats)], check=True, capture_output=True, text=True)
+                          str(rate), str(repeats), str(threads)], check=True,
+                         capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -88,6 +97,9 @@ def plot(rows, x, xlabel, path, title):
     xs = [r[x] for r in rows]
     ax.plot(xs, [r["events_per_s"] / 1e6 for r in rows], "o-", color="tab:blue",
             label="synaptic events / s (M)")
+    if rows and "events_per_s_threads" in rows[0]:
+        ax.plot(xs, [r["events_per_s_threads"] / 1e6 for r in rows], "o--", color="tab:cyan",
+                label=f"the same on {rows[0]['threads']} threads")
     ax2.plot(xs, [r["peak_rss_mb"] for r in rows], "s--", color="tab:red", label="peak RSS (MB)")
     ax2.plot(xs, [max(r["traced_mb"], 1e-3) for r in rows], "^:", color="tab:orange",
              label="traced in run (MB)")
@@ -117,11 +129,13 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed runs per configuration (median and best reported)")
     parser.add_argument("--out", default="bench-results")
-    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="also run the size table on this many threads (1: not)")
+    parser.add_argument("--worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        n, K, d, rate, repeats = args.worker
-        worker(int(n), int(K), float(d), float(rate), int(repeats))
+        n, K, d, rate, repeats, threads = args.worker
+        worker(int(n), int(K), float(d), float(rate), int(repeats), int(threads))
         return
     out = Path(args.out)
     print(f"{report.now()}; {report.machine()}")
@@ -129,7 +143,7 @@ def main(argv=None):
     rows = []
     for n in (int(x) for x in args.sizes.split(",")):
         dur = round(args.events / (EVENTS_PER_NEURON_MS * n), 1)
-        rows.append(spawn(n, 4, dur, args.repeats))
+        rows.append(spawn(n, 4, dur, args.repeats, threads=args.threads))
     report.table_and_csv(out, "scaling_size.csv", "network size (K = 4, fan-out 100)", rows)
     plot(rows, "n", "gamma neurons", out / "scaling_size.png",
          "Event-driven engine: throughput and memory against network size")

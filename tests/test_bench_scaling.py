@@ -49,6 +49,10 @@ def test_tables_from_a_short_run(tmp_path):
             assert 0.0 < float(row["best_wall_s"]) <= float(row["wall_s"]), (name, row)
     (size,) = _rows(tmp_path / "scaling_size.csv")
     assert int(size["n"]) == 400 and int(size["synaptic_events"]) > 0
+    assert int(size["threads"]) == 2        # the default: the size runs on two threads too
+    assert 0.0 < float(size["best_wall_s_threads"]) <= float(size["wall_s_threads"])
+    assert abs(float(size["speedup_threads"]) * float(size["wall_s_threads"])
+               - float(size["wall_s"])) < 1e-4 * float(size["wall_s"])
     # (the CSV keeps six significant digits)
     assert abs(float(size["events_per_s"]) * float(size["wall_s"])
                - int(size["synaptic_events"])) < 1e-4 * int(size["synaptic_events"])
