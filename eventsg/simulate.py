@@ -232,8 +232,8 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
     owner = neuron_owners(layout, threads)
     nets = [thread_networks(net, layout, owner, i) for i in range(threads)]
     queue_size, buffer_size = _thread_sizes(layout, owner, threads)
-    bufs = [make_buffers(threads, buffer_size)]
-    sts = [thread_state(net, state, bufs[0], i, owner) for i in range(threads)]
+    bufs = make_buffers(threads, buffer_size)
+    sts = [thread_state(net, state, bufs, i, owner) for i in range(threads)]
     qs = [make_queue(queue_size) for _ in range(threads)]
     phs = [make_prediction_heap(layout.n_neurons) for _ in range(threads)]
     parts = thread_recorders(net, recorder, owner, threads)
@@ -242,8 +242,7 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
     wend = np.full(threads, window)
 
     def args(i):
-        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], state, bufs[0],
-                sync, board, wend, window, duration, duration, max_steps, max_spikes, max_events,
+        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], state, bufs, sync, board, wend, window, duration, duration, max_steps, max_spikes, max_events,
                 layout.max_out)
     jit_s = 0.0 if warm else _jit_seconds(run_thread, *args(0))
     status = ST_DONE
@@ -255,8 +254,8 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
                     if code == ST_QUEUE_FULL:
                         qs[i] = grow_queue(qs[i])
                 if ST_BUFFER_FULL in codes:
-                    bufs[0] = grow_buffers(bufs[0])
-                    sts = [rebuffered(st, bufs[0], i) for i, st in enumerate(sts)]
+                    bufs = grow_buffers(bufs)
+                    sts = [rebuffered(st, bufs, i) for i, st in enumerate(sts)]
                 if ST_MAIN_FULL in codes:
                     flush()
                 stops = [c for c in codes if c not in (ST_DONE, ST_WAIT, ST_QUEUE_FULL,
@@ -268,9 +267,9 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
                     break
     finally:
         gather_recorders(recorder, parts)
-        gather_counters(state, bufs[0])
+        gather_counters(state, bufs)
         state.now[0] = max(float(st.now[0]) for st in sts)
-    _keep_unmerged(state, bufs[0], flush)
+    _keep_unmerged(state, bufs, flush)
     if status == ST_STOPPED:
         raise KeyboardInterrupt
     if status != ST_DONE:

@@ -8,6 +8,7 @@ adaptation and graded spikes at t = 0; the growth paths of the threads' queues a
 buffers and of the main spike buffer; bad arguments; Ctrl-C.
 """
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -236,13 +237,23 @@ def test_runaway_within_a_window_keeps_its_spikes():
 
 
 def test_ctrl_c_stops_the_threads():
-    net = random_network(1)
+    """Ctrl-C (a pending deferred interrupt) reaches the caller at the first check,
+    0.1 s in, and the threads stop at their next window's end instead of running
+    on: the run takes a fraction of an uninterrupted one (about 10 s simulated)."""
+    net = two_layer_network()[0]
+    net.run(20.0, threads=2)                 # compile or load the kernels
+    t0 = time.perf_counter()
+    net.run(10_000.0, threads=2)
+    whole = time.perf_counter() - t0
     interrupt._pending[0] = True
     try:
+        t0 = time.perf_counter()
         with pytest.raises(KeyboardInterrupt):
-            net.run(DURATION, threads=2)
+            net.run(10_000.0, threads=2)
+        stopped = time.perf_counter() - t0
     finally:
         interrupt._pending[0] = False
+    assert stopped < 0.5 * whole
 
 
 def test_barrier_keeps_threads_in_step():

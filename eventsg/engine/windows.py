@@ -84,6 +84,7 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
             n_new += bufs.ctr[j, C_SPIKES_BUFFERED]
             spikes += bufs.ctr[j, C_SPIKES]
             events += bufs.ctr[j, C_EVENTS]
+        # (partition.gather_counters puts the same sums into main's counters at the end)
         events -= (T - 1) * bufs.ctr[0, C_INPUTS]       # each thread read every input
         base = main.ctr[C_SPIKES_BUFFERED]
         main_full = base + n_new > main.spk_t.shape[0]
@@ -98,8 +99,6 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
         if i == 0:
             _merge_spikes(bufs, board, main, base, n_new)
             main.ctr[C_SPIKES_BUFFERED] = base + n_new
-            main.ctr[C_SPIKES] = spikes
-            main.ctr[C_EVENTS] = events
             main.now[0] = t_win
         barrier(sync, i, T)
         # the merge is done: the threads' buffers are free, main's holds the spikes
