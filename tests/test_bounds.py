@@ -78,3 +78,30 @@ def test_compiled_network_bounds_follow_its_weights():
     assert np.array_equal(compiled.nrn_input_bounds,
                           np.tile([0.25, 0.0, 1.0, 0.0], (compiled.nrn_K.size, 1)))
     assert compiled.nrn_input_bounds.ctypes.data % 64 == 0     # a row in one cache line
+
+
+def test_a_projection_keeps_the_bounds_its_targets_share():
+    """proj_input_bounds: the pair of the projection's coding where every target has
+    it, NaN where targets differ, and NaN for all once a neuron's weights change."""
+    import eventsg as esg
+    from eventsg.compile.compiler import compile_network
+
+    net = esg.Network(seed=1)
+    src = net.add(esg.PoissonSource(n=3, rate=10.0, coding="pulse", name="in"))
+    a = net.add(esg.GammaPopulation(n=4, K=4, tau=[1.0, 2.0, 4.0, 8.0], name="a"))
+    v = np.tile([0.25, 0.25, 0.25, 0.25], (4, 1))
+    v[3] = [0.5, -0.1, 0.3, 0.3]             # one neuron of b with weights of its own
+    b = net.add(esg.GammaPopulation(n=4, K=4, tau=[1.0, 2.0, 4.0, 8.0], v=v, name="b"))
+    net.connect(src, a, np.full((3, 4), 0.1), delay=1.0)
+    first_three = np.full((4, 4), 0.1)
+    first_three[:, 3] = 0.0                                     # (zeros: no synapse)
+    net.connect(a, b, first_three, delay=1.0)
+    net.connect(a, b, np.full((4, 4), 0.1), delay=1.0)         # onto all of b
+    compiled, _ = compile_network(net, 10.0)
+    np.testing.assert_array_equal(compiled.proj_input_bounds[0], [0.25, 0.0])   # pulses
+    np.testing.assert_array_equal(compiled.proj_input_bounds[1], [1.0, 0.0])    # drive steps
+    assert np.all(np.isnan(compiled.proj_input_bounds[2]))
+    bounds.update_push_bounds(compiled, 0)
+    assert np.all(np.isnan(compiled.proj_input_bounds))
+    bounds.fill_push_bounds(compiled)
+    np.testing.assert_array_equal(compiled.proj_input_bounds[1], [1.0, 0.0])

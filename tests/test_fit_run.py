@@ -2,9 +2,10 @@
 inputs taken one at a time by input_fits and add_pending, as the delivery loop takes
 them.
 
-From random margins, push bounds and pending terms, both must stop at the same
-input (the first that does not fit, which spends nothing) and leave the same
-margins, pending terms, pending drive steps and flags, bit for bit.
+From random margins, pending terms and push bounds (shared by the row's targets, as
+_fit_run takes them), both must stop at the same input (the first that does not
+fit, which spends nothing) and leave the same margins, pending terms, pending drive
+steps and flags, bit for bit.
 """
 from typing import NamedTuple
 
@@ -23,16 +24,15 @@ class _Pending(NamedTuple):
     """What add_pending reads and writes of the engine state."""
     lazy: np.ndarray
     rowf: np.ndarray
-    pend_drive: np.ndarray
     has_pend: np.ndarray
 
 
 @njit(cache=False)
-def _one_at_a_time(target, weight, k, end, amp, bounds, col, st, absorbed, pulse, f4):
+def _one_at_a_time(target, weight, k, end, amp, bound_up, bound_down, st, absorbed, pulse, f4):
     while k < end:
         g = target[k]
         w = weight[k] * amp
-        if not input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1]):
+        if not input_fits(st.lazy, g, w, bound_up, bound_down):
             break
         add_pending(None, st, g, 4, w, pulse, f4)
         absorbed[g] = 1
@@ -41,14 +41,13 @@ def _one_at_a_time(target, weight, k, end, amp, bounds, col, st, absorbed, pulse
 
 
 def _state(rng, spent):
-    """Random margins (those of neurons ``spent`` 0), push bounds, pending terms, flags."""
+    """Random margins (those of neurons ``spent`` 0), pending drive steps and terms, flags."""
     lazy = np.zeros((N, 8))
     lazy[:, :2] = rng.uniform(0.2, 3.0, (N, 2))
     lazy[spent, :2] = 0.0
-    lazy[:, 2:6] = rng.normal(size=(N, 4))
-    bounds = rng.uniform(0.0, 1.0, (N, 4))
-    return dict(lazy=lazy, bounds=bounds, absorbed=rng.integers(0, 2, N).astype(np.uint8),
-                has_pend=rng.integers(0, 2, N).astype(np.uint8), pend_drive=rng.normal(size=N))
+    lazy[:, 2:7] = rng.normal(size=(N, 5))
+    return dict(lazy=lazy, absorbed=rng.integers(0, 2, N).astype(np.uint8),
+                has_pend=rng.integers(0, 2, N).astype(np.uint8))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -58,7 +57,7 @@ def test_same_as_one_input_at_a_time(seed, pulse):
     target = rng.integers(0, N, 300)
     weight = rng.normal(0.0, 0.05, 300)
     f4 = tuple(rng.normal(size=4))
-    col = 0 if pulse else 2
+    bound_up, bound_down = rng.uniform(0.0, 1.0, 2)
     k0 = int(rng.integers(0, 20))
     amp = float(rng.choice([-1.0, 0.5, 2.0]))
     # margins spent in a few neurons the first inputs do not reach: the run stops there
@@ -66,11 +65,11 @@ def test_same_as_one_input_at_a_time(seed, pulse):
     base = _state(rng, spent)
     a = {key: v.copy() for key, v in base.items()}
     b = {key: v.copy() for key, v in base.items()}
-    stop_a = _fit_run(target, weight, k0, 300, amp, a["bounds"], col, a["lazy"], a["absorbed"],
-                      a["has_pend"], a["pend_drive"], pulse, f4)
-    st = _Pending(b["lazy"], np.zeros((2, 4)), b["pend_drive"], b["has_pend"])
-    stop_b = _one_at_a_time(target, weight, k0, 300, amp, b["bounds"], col, st, b["absorbed"],
-                            pulse, f4)
+    stop_a = _fit_run(target, weight, k0, 300, amp, bound_up, bound_down, a["lazy"],
+                      a["absorbed"], a["has_pend"], pulse, f4)
+    st = _Pending(b["lazy"], np.zeros((2, 4)), b["has_pend"])
+    stop_b = _one_at_a_time(target, weight, k0, 300, amp, bound_up, bound_down, st,
+                            b["absorbed"], pulse, f4)
     assert stop_a == stop_b
     assert k0 + 5 <= stop_a < 300          # several inputs fit first, then one does not
     for key in base:
@@ -79,5 +78,4 @@ def test_same_as_one_input_at_a_time(seed, pulse):
         g = target[stop_a]
         w = weight[stop_a] * amp
         # the input it stopped at does not fit (and spent nothing)
-        assert not input_fits(a["lazy"].copy(), g, w, a["bounds"][g, col],
-                              a["bounds"][g, col + 1])
+        assert not input_fits(a["lazy"].copy(), g, w, bound_up, bound_down)

@@ -20,7 +20,7 @@ import pytest
 
 import eventsg as esg
 from eventsg.compile import compile_network
-from eventsg.engine.pending import LAZY_PEND, pending_into, rebase_pending
+from eventsg.engine.pending import LAZY_DRIVE, LAZY_PEND, pending_into, rebase_pending
 from eventsg.engine.state import make_state
 
 simulate_module = importlib.import_module("eventsg.simulate")   # the package exports the function
@@ -110,7 +110,7 @@ def test_moving_the_reference_time_keeps_the_pending_buckets(K):
     rng = np.random.default_rng(K)
     pend = st.lazy[:, LAZY_PEND:LAZY_PEND + K]        # each neuron's pending terms
     terms = rng.normal(0.0, 1.0, pend.shape)
-    st.pend_drive[:] = rng.normal(0.0, 1.0, st.pend_drive.size)
+    st.lazy[:, LAZY_DRIVE] = rng.normal(0.0, 1.0, st.lazy.shape[0])
     st.has_pend[:] = 1
     before, after = np.zeros(K), np.zeros(K)
     for t_ref, t in ((3.0, 5.0), (5.0, 5.0), (4.5, 7.25)):

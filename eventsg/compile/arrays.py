@@ -74,6 +74,8 @@ class CompiledNetwork(NamedTuple):
     proj_row_start: np.ndarray   # int64, offset of its rows into syn_indptr
     proj_lazy_rset: np.ndarray   # int64, the one modal rate set of all its targets, or -1:
     #                              inputs to silent targets may wait as pending modal terms
+    proj_input_bounds: np.ndarray  # float64 (n_proj, 2), the nrn_input_bounds pair (up, down)
+    #                              of its coding that all its targets share, or NaN
     # synapses, CSR per projection (rows by presynaptic local index)
     syn_indptr: np.ndarray       # int64
     syn_target: np.ndarray       # int64, global gamma neuron

@@ -17,6 +17,8 @@ and the same for -psi_j with -v (``psi_neg``). With v = 1/K each, a pulse moves 
 by at most w / K instead of w. crossing.py uses these bounds for the range of a
 free trajectory and for how much of a silent neuron's margin an input spends.
 """
+import math
+
 from .jit import kernel
 
 
@@ -48,14 +50,35 @@ def bucket_push_bounds(v, rates, psi_pos, psi_neg):
 @kernel
 def fill_push_bounds(net):
     """bucket_push_bounds for every neuron of a compiled network: psi_pos, psi_neg,
-    nrn_vpos, nrn_vneg and nrn_input_bounds follow the bucket weights net.v."""
+    nrn_vpos, nrn_vneg, nrn_input_bounds and proj_input_bounds follow the bucket
+    weights net.v."""
     for g in range(net.nrn_K.shape[0]):
         update_push_bounds(net, g)
+    P = net.proj_pulse.shape[0]
+    for p in range(P):
+        last = net.proj_row_start[p + 1] - 1 if p + 1 < P else net.syn_indptr.shape[0] - 1
+        lo = net.syn_indptr[net.proj_row_start[p]]
+        hi = net.syn_indptr[last]
+        col = 0 if net.proj_pulse[p] == 1 else 2
+        up = math.nan
+        down = math.nan
+        if hi > lo:
+            up = net.nrn_input_bounds[net.syn_target[lo], col]
+            down = net.nrn_input_bounds[net.syn_target[lo], col + 1]
+            for k in range(lo + 1, hi):
+                g = net.syn_target[k]
+                if net.nrn_input_bounds[g, col] != up or net.nrn_input_bounds[g, col + 1] != down:
+                    up = math.nan
+                    down = math.nan
+                    break
+        net.proj_input_bounds[p, 0] = up
+        net.proj_input_bounds[p, 1] = down
 
 
 @kernel
 def update_push_bounds(net, g):
-    """Neuron g's push bounds and weight sums after a change of its bucket weights."""
+    """Neuron g's push bounds and weight sums after a change of its bucket weights
+    (every projection's shared bounds are then unknown: NaN, until fill_push_bounds)."""
     K = net.nrn_K[g]
     b0 = net.nrn_bstart[g]
     r0 = net.rset_start[net.nrn_rset[g]]
@@ -68,3 +91,4 @@ def update_push_bounds(net, g):
     net.nrn_input_bounds[g, 1] = net.psi_neg[b0]
     net.nrn_input_bounds[g, 2] = vpos
     net.nrn_input_bounds[g, 3] = vneg
+    net.proj_input_bounds[:, :] = math.nan

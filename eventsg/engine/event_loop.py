@@ -168,24 +168,27 @@ def _prefetch_ahead(target, k, end, lazy, bounds):
 
 
 @kernel
-def _fit_run(target, weight, k, end, amp, bounds, col, lazy, absorbed, has_pend, pend_drive,
+def _fit_run(target, weight, k, end, amp, bound_up, bound_down, lazy, absorbed, has_pend,
              pulse, f4):
-    """Inputs k, k + 1, .. of a row into targets with K = 4 pending terms, while they fit
-    (input_fits, then add_pending4 with the row's factors f4); returns the index of the
-    first input that does not fit, or end.
+    """Inputs k, k + 1, .. of a row into targets with K = 4 pending terms that share the
+    push bounds ``bound_up``, ``bound_down`` (the projection's proj_input_bounds),
+    while they fit (input_fits, then add_pending4 with the row's factors f4); returns
+    the index of the first input that does not fit, or end.
 
     A loop of its own, on only the arrays it needs, apart from the delivery loop's
-    slow path. Without the loop vectorizer it is small enough that LLVM inlines it
+    slow path: each input reads and writes one row of ``lazy`` (one cache line) and
+    two flags. Without the loop vectorizer it is small enough that LLVM inlines it
     into the delivery loop; kept out of line (LLVM's noinline) the benchmark network
     ran slower (BENCHMARKS.md, ninth round).
     """
     while k < end:
-        _prefetch_ahead(target, k, end, lazy, bounds)
+        if k + PREFETCH_AHEAD < end:
+            prefetch_row(lazy, target[k + PREFETCH_AHEAD])
         g = target[k]
         w = weight[k] * amp
-        if not input_fits(lazy, g, w, bounds[g, col], bounds[g, col + 1]):
+        if not input_fits(lazy, g, w, bound_up, bound_down):
             return k
-        add_pending4(lazy, pend_drive, has_pend, g, w, pulse, f4)
+        add_pending4(lazy, has_pend, g, w, pulse, f4)
         absorbed[g] = 1
         k += 1
     return k
@@ -220,14 +223,16 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
     col = 0 if pulse else 2
     bounds = net.nrn_input_bounds
-    fast = uniform and K == 4
+    row_up = net.proj_input_bounds[p, 0]
+    row_down = net.proj_input_bounds[p, 1]
+    fast = uniform and K == 4 and not math.isnan(row_up)
     streak = 0          # inputs that fit in a row, here in the loop
     while k < end and (uniform or net.syn_delay[k] == d0):
         if fast and streak == FIT_STREAK:
             # inputs fit here: the ones that follow too, most likely; a call takes them
             first = k
-            k = _fit_run(net.syn_target, net.syn_weight, k, end, amp, bounds, col, st.lazy,
-                         st.absorbed, st.has_pend, st.pend_drive, pulse, f4)
+            k = _fit_run(net.syn_target, net.syn_weight, k, end, amp, row_up, row_down,
+                         st.lazy, st.absorbed, st.has_pend, pulse, f4)
             unchecked += k - first
             streak = 0
             if k == end:

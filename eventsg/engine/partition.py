@@ -106,7 +106,7 @@ def thread_state(net, main, bufs, i, owner):
     check at t = 0."""
     fresh = make_state(net, spike_buffer=1)
     st = fresh._replace(z=main.z, t_last=main.t_last, drive=main.drive, r=main.r, h=main.h,
-                        lazy=main.lazy, is_dirty=main.is_dirty, pend_drive=main.pend_drive,
+                        lazy=main.lazy, is_dirty=main.is_dirty,
                         absorbed=main.absorbed, ctr=bufs.ctr[i], spk_t=bufs.spk_t[i],
                         spk_neuron=bufs.spk_neuron[i], spk_amp=bufs.spk_amp[i])
     own = np.flatnonzero(owner == i)

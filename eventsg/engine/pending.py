@@ -10,7 +10,8 @@ adds, in modal coordinates,
     drive step w:   drive += w, and c -= w W 1 * e^{-lam (t - t_i)}
 
 which is kept as ``pend += sign * w * u * e^{lam (t_i - T)}`` (the neuron's row of
-``st.lazy`` from column LAZY_PEND, beside its margins) against one reference
+``st.lazy`` from column LAZY_PEND, beside its margins and its pending drive
+steps, column LAZY_DRIVE) against one reference
 time T shared by the whole network (``pend_ref[0]``). The factor
 ``u_m e^{lam_m (t_i - T)}`` is the same for every target of a row (all targets of
 a projection share one rate set), so a delivery into a silent neuron costs K
@@ -30,9 +31,11 @@ LAZY_UP = 0
 """Column of ``st.lazy`` holding a neuron's margin above (crossing.py)."""
 LAZY_DOWN = 1
 """... and below."""
-LAZY_PEND = 2
-"""First column of its pending modal terms: one row per neuron holds all an input
-reads and writes, one cache line for K <= 6."""
+LAZY_DRIVE = 2
+"""... the sum of its pending drive steps ..."""
+LAZY_PEND = 3
+"""... and its pending modal terms: one row per neuron holds all an input writes,
+one cache line for K <= 5."""
 
 SPAN_EXPONENT = 40.0
 """Largest lam_max (t - T) of a pending factor: e^40 ~ 2e17, far from overflow."""
@@ -109,18 +112,18 @@ def add_pending(net, st, g, K, w, pulse, f4):
     """Neuron g takes an input of size w as pending terms (st.rowf[0] and its first
     four factors f4, from row_factors)."""
     if K == 4:
-        add_pending4(st.lazy, st.pend_drive, st.has_pend, g, w, pulse, f4)
+        add_pending4(st.lazy, st.has_pend, g, w, pulse, f4)
         return
     f = st.rowf[0]
     for m in range(K):
         st.lazy[g, LAZY_PEND + m] += w * f[m]
     if not pulse:
-        st.pend_drive[g] += w
+        st.lazy[g, LAZY_DRIVE] += w
     st.has_pend[g] = 1
 
 
 @inline_kernel
-def add_pending4(lazy, pend_drive, has_pend, g, w, pulse, f4):
+def add_pending4(lazy, has_pend, g, w, pulse, f4):
     """add_pending for four pending terms, on the arrays it writes (the delivery loop's
     run of inputs that fit calls it without the network and the state)."""
     lazy[g, LAZY_PEND] += w * f4[0]
@@ -128,7 +131,7 @@ def add_pending4(lazy, pend_drive, has_pend, g, w, pulse, f4):
     lazy[g, LAZY_PEND + 2] += w * f4[2]
     lazy[g, LAZY_PEND + 3] += w * f4[3]
     if not pulse:
-        pend_drive[g] += w
+        lazy[g, LAZY_DRIVE] += w
     has_pend[g] = 1
 
 
@@ -142,7 +145,7 @@ def pending_into(net, st, g, t, out, o0):
     _set_decays(net, s, t - st.pend_ref[0], c)
     for m in range(K):
         c[m] *= st.lazy[g, LAZY_PEND + m]
-    d = st.pend_drive[g]
+    d = st.lazy[g, LAZY_DRIVE]
     for i in range(K):
         acc = 0.0
         row = m0 + i * K
@@ -155,8 +158,8 @@ def pending_into(net, st, g, t, out, o0):
 def flush_pending(net, st, g, t):
     """Apply neuron g's pending inputs to its state, already advanced to t (ms)."""
     pending_into(net, st, g, t, st.z, net.nrn_bstart[g])
-    st.drive[g] += st.pend_drive[g]
+    st.drive[g] += st.lazy[g, LAZY_DRIVE]
     for m in range(net.rset_K[net.nrn_rset[g]]):
         st.lazy[g, LAZY_PEND + m] = 0.0
-    st.pend_drive[g] = 0.0
+    st.lazy[g, LAZY_DRIVE] = 0.0
     st.has_pend[g] = 0

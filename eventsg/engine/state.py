@@ -46,7 +46,8 @@ class EngineState(NamedTuple):
     lazy: np.ndarray         # float64 (n, LAZY_PEND + Kmax, padded to a multiple of 8), one
     #                          row per neuron, read and written at every input: the push up /
     #                          down a silent neuron can take unchecked (columns LAZY_UP,
-    #                          LAZY_DOWN; crossing.py), then its pending modal terms (pending.py)
+    #                          LAZY_DOWN; crossing.py), then its pending drive steps and
+    #                          modal terms (LAZY_DRIVE, LAZY_PEND; pending.py)
     dirty: np.ndarray        # int64 (n,) neurons to re-check at the current time
     is_dirty: np.ndarray     # uint8 (n,)
     spk_t: np.ndarray        # float64 (buf,) spike buffer: time, ms
@@ -57,7 +58,6 @@ class EngineState(NamedTuple):
     E: np.ndarray            # scratch (Kmax, Kmax)
     work: np.ndarray         # scratch (Kmax, max(Kmax, MAX_TERMS + 1))
     zt: np.ndarray           # scratch (Kmax,)
-    pend_drive: np.ndarray   # float64 (n,) pending steps of the drive
     has_pend: np.ndarray     # uint8 (n,) 1 while a neuron has pending inputs
     pend_ref: np.ndarray     # float64 (2,) reference time of the pending terms, ms; its span
     rowf: np.ndarray         # scratch (2, max(Kmax, 4)): a row's shared factors; flush scratch
@@ -81,7 +81,7 @@ def make_state(net, spike_buffer=1 << 16):
         spk_amp=np.empty(spike_buffer), ctr=np.zeros(N_COUNTERS, np.int64),
         now=np.zeros(1), E=np.zeros((kmax, kmax)),
         work=np.zeros((kmax, max(kmax, MAX_TERMS + 1))), zt=np.zeros(kmax),
-        pend_drive=np.zeros(n), has_pend=np.zeros(n, np.uint8),
+        has_pend=np.zeros(n, np.uint8),
         pend_ref=np.array([0.0, pending_span(net)]), rowf=np.zeros((2, max(kmax, 4))),
         absorbed=np.zeros(n, np.uint8))
     st.dirty[:] = np.arange(n)
