@@ -41,6 +41,10 @@ SIGN_RTOL = 1e-11
 ROOT_RTOL = 8e-16
 """The root finder stops on a Newton step shorter than ROOT_RTOL * u (a few ulp)."""
 
+QUADRATIC_STEP = 1e-5
+"""A Newton step of at most QUADRATIC_STEP * u is in the quadratic regime: the error it
+leaves is estimated from the second derivative (_doubling_root)."""
+
 MAX_ROOT_STEPS = 200
 """Newton steps with bisection fallback; bisection alone halves (0, 1) 200 times."""
 
@@ -223,10 +227,17 @@ def _doubling_root(A0, a0, a1, a2, a3):
         t0 = a0 * (u4 * u4)
         p = A0 + t3 + t2 + t1 + t0
         slope_u = t3 + 2.0 * t2 + 4.0 * t1 + 8.0 * t0         # u p'(u)
-        done, u, lo, hi = _bracketed_newton(u, p, p * u / slope_u if slope_u != 0.0 else 2.0,
-                                            lo, hi)
+        step = p * u / slope_u if slope_u != 0.0 else 2.0
+        done, un, lo, hi = _bracketed_newton(u, p, step, lo, hi)
         if done:
-            return u
+            return un
+        if abs(step) <= QUADRATIC_STEP * u and un == u - step:
+            # Newton's error after the step is |p''/(2 p')| step^2 to first order: within
+            # half the tolerance, it ends here (one evaluation fewer than the step test)
+            bend = 2.0 * t2 + 12.0 * t1 + 56.0 * t0           # u^2 p''(u)
+            if abs(bend) * step * step <= ROOT_RTOL * un * u * abs(slope_u):
+                return un
+        u = un
     return u
 
 
