@@ -47,12 +47,12 @@ EV_DELIVER = 0
 PREFETCH_AHEAD = 4
 """The delivery loop asks for the target rows of the synapse this many ahead."""
 
-FIT_STREAK = 4
+FIT_STREAK = 1
 """After this many inputs of a row in a row that fit, the delivery loop hands the rest
-to _fit_run. Chosen while _fit_run was a real call, whose cost made entering it at
-every row start slower where inputs that do not fit are common (a large network's
-onset); LLVM now inlines it, and entering at once measured the same within the noise
-(BENCHMARKS.md, ninth round)."""
+to _fit_run. It was 4 while _fit_run was a real call, whose cost made entering it
+early slower where inputs that do not fit are common (a large network's onset); LLVM
+now inlines it, and since it reads no per-neuron bounds, 1 measured faster on the
+benchmark network and at 1e5 neurons (BENCHMARKS.md, eleventh round)."""
 
 
 @inline_kernel
