@@ -19,6 +19,7 @@ free trajectory and for how much of a silent neuron's margin an input spends.
 """
 import math
 
+from .csr import projection_synapses
 from .jit import kernel
 
 
@@ -54,11 +55,8 @@ def fill_push_bounds(net):
     weights net.v."""
     for g in range(net.nrn_K.shape[0]):
         update_push_bounds(net, g)
-    P = net.proj_pulse.shape[0]
-    for p in range(P):
-        last = net.proj_row_start[p + 1] - 1 if p + 1 < P else net.syn_indptr.shape[0] - 1
-        lo = net.syn_indptr[net.proj_row_start[p]]
-        hi = net.syn_indptr[last]
+    for p in range(net.proj_pulse.shape[0]):
+        lo, hi = projection_synapses(net.proj_row_start, net.syn_indptr, p)
         col = 0 if net.proj_pulse[p] == 1 else 2
         up = math.nan
         down = math.nan

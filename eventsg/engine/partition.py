@@ -10,17 +10,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..compile.arrays import kernel_array
+from .csr import projection_synapses
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUTS, C_REPLACED, C_SEARCHES,
                     C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, C_UNCHECKED, N_COUNTERS,
                     make_recorder, make_state)
-
-
-def _projection_rows(net, p):
-    """(first, last) CSR row slots of projection p (its rows and the end marker)."""
-    first = int(net.proj_row_start[p])
-    if p + 1 < net.proj_row_start.shape[0]:
-        return first, int(net.proj_row_start[p + 1]) - 1
-    return first, net.syn_indptr.shape[0] - 1
 
 
 def window_length(net, layout):
@@ -35,8 +28,7 @@ def window_length(net, layout):
             if net.proj_delay[p] >= 0.0:
                 shortest = min(shortest, float(net.proj_delay[p]))
                 continue
-            first, last = _projection_rows(net, p)
-            lo, hi = net.syn_indptr[first], net.syn_indptr[last]
+            lo, hi = projection_synapses(net.proj_row_start, net.syn_indptr, p)
             if hi > lo:
                 shortest = min(shortest, float(net.syn_delay[lo:hi].min()))
     return shortest
