@@ -44,7 +44,7 @@ class RunStats:
     input_events: int            # input events read
     searches: int                # crossing searches started
     continuations: int           # searches resumed later
-    compile_s: float             # building the flat arrays, s
+    compile_s: float             # building the flat arrays (and the threads' parts of them), s
     jit_s: float                 # compiling the kernels or loading them from Numba's cache, s
     wall_s: float                # kernel time, s (without jit_s)
     unchecked_inputs: int = 0    # synaptic events that fit in a silent target's margins

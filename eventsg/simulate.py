@@ -2,6 +2,7 @@
 import math
 import threading
 import time
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -53,7 +54,8 @@ def _record_setup(net, layout, sample_times, record, duration):
     if record is None:
         pops = [p for p in net.populations if isinstance(p, GammaPopulation)]
     else:
-        pops = [net.population(p) for p in (record if isinstance(record, (list, tuple)) else [record])]
+        wanted = record if isinstance(record, (list, tuple)) else [record]
+        pops = [net.population(p) for p in wanted]
         for p in pops:
             if not isinstance(p, GammaPopulation):
                 fail(owner, "record", p.name, "gamma populations only (sources have no state)")
@@ -104,6 +106,10 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     times, neurons, record_names = _record_setup(net, layout, sample_times, record, duration)
     recorder = make_recorder(compiled, times, neurons)
     state = make_state(compiled, spike_buffer=max(spike_buffer, 2 * layout.n_neurons + 16))
+    if threads > 1:
+        # the threads' parts of the network and their states are made here, with the rest
+        # of the run's arrays: stats.compile_s, not stats.wall_s
+        plan = thread_plan(compiled, layout, state, recorder, threads)
     compile_s = time.perf_counter() - t0
 
     spike_chunks = []
@@ -116,7 +122,7 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     options = {}
     if threads > 1:
         run = _run_threads
-        options["threads"] = threads
+        options["plan"] = plan
     wall = time.perf_counter()
     status, t_reached, jit_s = run(compiled, layout, state, recorder, duration, dt, flush, chunks,
                                    progress, max_spikes, max_events, max_search_steps, **options)
@@ -221,28 +227,51 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
     return status, duration, jit_s
 
 
-def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, progress,
-                 max_spikes, max_events, max_steps, threads, warm=False):
-    """_run_event on ``threads`` threads (engine/windows.py), the calling thread
-    keeping the progress bar and the interrupts."""
+class ThreadPlan(NamedTuple):
+    """What a run on several threads needs besides the network's own arrays."""
+    window: float         # ms the threads run apart (smallest delay between gamma populations)
+    nets: list            # per thread: (its network, the network its merge emits with)
+    bufs: object          # every thread's counters and spike buffer (partition.ThreadBuffers)
+    sts: list             # per thread: its engine state
+    qs: list              # per thread: its event queue
+    phs: list             # per thread: its prediction heap
+    parts: list           # per thread: (its recorder, ...) (partition.thread_recorders)
+    sync: np.ndarray      # the barrier's counters (sync.make_sync)
+    board: np.ndarray     # int64 (threads, BOARD_COLUMNS) (windows.py)
+    wend: np.ndarray      # float64 (threads,): where each thread's window ends, ms
+
+
+def thread_plan(net, layout, state, recorder, threads):
+    """The neurons shared out among ``threads`` threads, with each one's network, state,
+    queue, heap and recorder (engine/partition.py); checks that the threads can run."""
     window = window_length(net, layout)
     if not window > 0.0:
         fail("run", "threads", threads, "1 when a projection between gamma populations has a "
              f"delay of {window} ms (threads need every such delay > 0)")
     owner = neuron_owners(layout, threads)
-    nets = [thread_networks(net, layout, owner, i) for i in range(threads)]
     queue_size, buffer_size = _thread_sizes(layout, owner, threads)
     bufs = make_buffers(threads, buffer_size)
-    sts = [thread_state(net, state, bufs, i, owner) for i in range(threads)]
-    qs = [make_queue(queue_size) for _ in range(threads)]
-    phs = [make_prediction_heap(layout.n_neurons) for _ in range(threads)]
-    parts = thread_recorders(net, recorder, owner, threads)
-    sync = make_sync(threads)
-    board = np.zeros((threads, BOARD_COLUMNS), np.int64)
-    wend = np.full(threads, window)
+    return ThreadPlan(
+        window=window, nets=[thread_networks(net, layout, owner, i) for i in range(threads)],
+        bufs=bufs, sts=[thread_state(net, state, bufs, i, owner) for i in range(threads)],
+        qs=[make_queue(queue_size) for _ in range(threads)],
+        phs=[make_prediction_heap(layout.n_neurons) for _ in range(threads)],
+        parts=thread_recorders(net, recorder, owner, threads), sync=make_sync(threads),
+        board=np.zeros((threads, BOARD_COLUMNS), np.int64), wend=np.full(threads, window))
+
+
+def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, progress,
+                 max_spikes, max_events, max_steps, plan, warm=False):
+    """_run_event on the threads of ``plan`` (thread_plan; engine/windows.py), the
+    calling thread keeping the progress bar and the interrupts."""
+    threads = len(plan.sts)
+    window, nets, parts, sync, board, wend = (plan.window, plan.nets, plan.parts, plan.sync,
+                                              plan.board, plan.wend)
+    bufs, sts, qs, phs = plan.bufs, list(plan.sts), list(plan.qs), plan.phs
 
     def args(i):
-        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], state, bufs, sync, board, wend, window, duration, duration, max_steps, max_spikes, max_events,
+        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], state, bufs, sync,
+                board, wend, window, duration, duration, max_steps, max_spikes, max_events,
                 layout.max_out)
     jit_s = 0.0 if warm else _jit_seconds(run_thread, *args(0))
     status = ST_DONE
