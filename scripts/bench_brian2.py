@@ -10,8 +10,11 @@ OpenMP on --brian2-threads threads (the Cython runtime target is timed once at
 the largest dt for comparison); eventsg on one thread and on --threads threads
 (default: every core this process may use). The speed-ups compare each side's
 fastest of these; ``speedup_1thread`` gives ours on one thread. Run times are
-medians: of --repeats runs of the event-driven engine, and of --brian2-repeats
-runs of each built Brian2 binary.
+medians: of each built Brian2 binary's --brian2-repeats runs, and of every run of
+the event-driven engine on the benchmark network: --repeats at the start and
+--repeats more after each of Brian2's binaries (so that on a machine shared with
+other tenants both sides are timed over the same minutes; --no-interleave: the
+first --repeats only).
 
 Tables (printed, and written as CSV to --out):
 * brian2_dt.csv: per dt, Brian2's build (code generation + compilation) and run
@@ -45,6 +48,8 @@ from eventsg.examples import two_layer_network                     # noqa: E402
 
 ACCURACY_MS = 1e-3
 MATCH_WINDOW_MS = 3.0
+WARM_UP_MS = 20.0
+"""An untimed run before each series of timed ones."""
 TARGET_AT_EQUAL_ACCURACY = 50.0
 """The speed-up over Brian2 aimed for at equal accuracy ..."""
 TARGET_AT_LARGEST_DT = 1.0
@@ -59,13 +64,43 @@ def brian2_spikes(run, pops):
     return concat_populations([(*run.spikes[p.name], p.n) for p in pops])
 
 
-def event_run(net, duration, repeats, threads=1):
-    """(median kernel wall s, last result) of the event-driven engine."""
+def event_walls(net, duration, repeats, threads=1):
+    """(kernel wall s of each run, last result) of the event-driven engine."""
     walls, res = [], None
     for _ in range(repeats):
         res = net.run(duration=duration, threads=threads)
         walls.append(res.stats.wall_s)
+    return walls, res
+
+
+def event_run(net, duration, repeats, threads=1):
+    """(median kernel wall s, last result) of the event-driven engine."""
+    walls, res = event_walls(net, duration, repeats, threads)
     return statistics.median(walls), res
+
+
+class OurRuns:
+    """Kernel wall times of the event-driven engine on the benchmark network, by thread
+    count, sampled again and again through the script: on a machine shared with other
+    tenants, our runs and Brian2's then see the same spells of load (a burst of our
+    runs at the start alone may fall in a quiet or a busy minute)."""
+
+    def __init__(self, net, duration, repeats, walls):
+        """``walls``: {threads: [kernel wall s of the runs so far]}."""
+        self.net, self.duration, self.repeats = net, duration, repeats
+        self.walls = {n: list(w) for n, w in walls.items()}
+
+    def sample(self):
+        """``repeats`` more runs on each thread count, after a short one (as at the start:
+        Brian2's build and run leave other data in the caches)."""
+        for n, walls in self.walls.items():
+            self.net.run(duration=WARM_UP_MS, threads=n)
+            for _ in range(self.repeats):
+                walls.append(self.net.run(duration=self.duration, threads=n).stats.wall_s)
+
+    def medians(self):
+        """{threads: median kernel wall s} over every run so far."""
+        return {n: statistics.median(w) for n, w in self.walls.items()}
 
 
 def usable_cores():
@@ -95,6 +130,9 @@ def main(argv=None):
     parser.add_argument("--skip-cost", action="store_true", help="skip the duration/activity table")
     parser.add_argument("--activity-rates", default="10,5,2.5,1.25",
                         help="input rates (Hz) of the activity sweep ('' for none)")
+    parser.add_argument("--no-interleave", action="store_true",
+                        help="time our runs only before Brian2's (not again after each of its "
+                             "builds)")
     parser.add_argument("--out", default="bench-results")
     args = parser.parse_args(argv)
     ok, why = brian2_status()
@@ -106,51 +144,65 @@ def main(argv=None):
     pops = (hid, out)
     omp = ([args.threads] if args.brian2_threads is None and args.threads > 1 else
            [int(x) for x in (args.brian2_threads or "").split(",") if x and int(x) > 1])
-    net.run(duration=20.0)                                     # compile or load the kernels
-    wall, exact_res = event_run(net, args.duration, args.repeats)
+    net.run(duration=WARM_UP_MS)                               # compile or load the kernels
+    first, exact_res = event_walls(net, args.duration, args.repeats)
+    wall = statistics.median(first)
     exact = gamma_spikes(exact_res, pops)
     s = exact_res.stats
     theta = float(hid.theta.min())
     print(f"{report.now()}; {report.machine()}")
     print(f"event-driven: {args.duration:g} ms, {s.synaptic_events} synaptic events, {s.spikes} "
           f"spikes, median wall {wall:.3f} s ({s.synaptic_events / wall / 1e6:.2f} M events/s)")
-    ours = [(1, wall, exact_res)]
+    results, walls = {1: exact_res}, {1: first}
     if args.threads > 1:
-        net.run(duration=20.0, threads=args.threads)           # compile or load run_thread
-        wall_n, res_n = event_run(net, args.duration, args.repeats, args.threads)
-        ours.append((args.threads, wall_n, res_n))
+        net.run(duration=WARM_UP_MS, threads=args.threads)     # compile or load run_thread
+        walls[args.threads], results[args.threads] = event_walls(net, args.duration,
+                                                                 args.repeats, args.threads)
+        wall_n = statistics.median(walls[args.threads])
         print(f"event-driven on {args.threads} threads: median wall {wall_n:.3f} s "
               f"({wall / wall_n:.2f}x one thread's)")
-    best = min(w for _, w, _ in ours)
+    ours = OurRuns(net, args.duration, args.repeats, walls)
 
-    rows = []
-    for n, w, res in ours:
-        m = match(exact, gamma_spikes(res, pops), MATCH_WINDOW_MS, merge_small=0.5 * theta)
-        rows.append(dict(simulator="eventsg event-driven", target="numba", threads=n,
-                         dt_ms=0.0, build_s=res.stats.jit_s, run_s=w, spikes=res.stats.spikes,
-                         synaptic_events=res.stats.synaptic_events,
-                         median_err_ms=m.median_error_ms, p90_err_ms=m.p90_error_ms,
-                         matched_of_exact=m.matched_of_exact, matched_of_peer=m.matched_of_approx,
-                         eventsg_speedup="-", speedup_1thread=wall / w))
+    brian_rows = []
     runs, fastest = {}, {}
     for dt in dts:
         for threads in [0] + omp:
             b = run_brian2(net, args.duration, dt, target=args.target, integrator=args.integrator,
                            repeats=args.brian2_repeats, openmp_threads=threads)
+            if not args.no_interleave:
+                ours.sample()           # our runs beside Brian2's, in the same minutes
             if threads == 0:
                 runs[dt] = b
             if dt not in fastest or b.run_s < fastest[dt].run_s:
                 fastest[dt] = b
             m = match(exact, brian2_spikes(b, pops), MATCH_WINDOW_MS, merge_small=0.5 * theta)
-            rows.append(dict(simulator="brian2", target=args.target, threads=max(threads, 1),
-                             dt_ms=dt, build_s=b.build_s, run_s=b.run_s, spikes=b.n_spikes,
-                             synaptic_events=b.synaptic_events,
-                             median_err_ms=m.median_error_ms, p90_err_ms=m.p90_error_ms,
-                             matched_of_exact=m.matched_of_exact,
-                             matched_of_peer=m.matched_of_approx,
-                             eventsg_speedup=b.run_s / best, speedup_1thread=b.run_s / wall))
+            brian_rows.append((dt, threads, b, m))
             for note in b.notes:
                 print(f"  note (dt={dt:g}, {max(threads, 1)} threads): {note}")
+    walls = ours.medians()
+    wall = walls[1]
+    best = min(walls.values())
+    if not args.no_interleave:
+        print(f"event-driven, all {len(ours.walls[1])} runs of each (between Brian2's): median "
+              + ", ".join(f"{w:.3f} s on {n} thread{'s' * (n > 1)}" for n, w in walls.items()))
+
+    rows = []
+    for n, res in results.items():
+        m = match(exact, gamma_spikes(res, pops), MATCH_WINDOW_MS, merge_small=0.5 * theta)
+        rows.append(dict(simulator="eventsg event-driven", target="numba", threads=n,
+                         dt_ms=0.0, build_s=res.stats.jit_s, run_s=walls[n],
+                         spikes=res.stats.spikes, synaptic_events=res.stats.synaptic_events,
+                         median_err_ms=m.median_error_ms, p90_err_ms=m.p90_error_ms,
+                         matched_of_exact=m.matched_of_exact, matched_of_peer=m.matched_of_approx,
+                         eventsg_speedup="-", speedup_1thread=wall / walls[n]))
+    for dt, threads, b, m in brian_rows:
+        rows.append(dict(simulator="brian2", target=args.target, threads=max(threads, 1),
+                         dt_ms=dt, build_s=b.build_s, run_s=b.run_s, spikes=b.n_spikes,
+                         synaptic_events=b.synaptic_events,
+                         median_err_ms=m.median_error_ms, p90_err_ms=m.p90_error_ms,
+                         matched_of_exact=m.matched_of_exact,
+                         matched_of_peer=m.matched_of_approx,
+                         eventsg_speedup=b.run_s / best, speedup_1thread=b.run_s / wall))
     report.table_and_csv(args.out, "brian2_dt.csv",
                          f"eventsg vs Brian2 ({args.target}, {args.integrator}), "
                          f"{args.duration:g} ms; errors against the exact run (one thread); "
