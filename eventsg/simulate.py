@@ -235,7 +235,7 @@ class ThreadPlan(NamedTuple):
     sts: list             # per thread: its engine state
     qs: list              # per thread: its event queue
     phs: list             # per thread: its prediction heap
-    parts: list           # per thread: (its recorder, ...) (partition.thread_recorders)
+    parts: list           # per thread: (its recorder, the run recorder's columns it fills)
     sync: np.ndarray      # the barrier's counters (sync.make_sync)
     board: np.ndarray     # int64 (threads, BOARD_COLUMNS) (windows.py)
     wend: np.ndarray      # float64 (threads,): where each thread's window ends, ms
