@@ -95,8 +95,7 @@ class OurRuns:
         Brian2's build and run leave other data in the caches)."""
         for n, walls in self.walls.items():
             self.net.run(duration=WARM_UP_MS, threads=n)
-            for _ in range(self.repeats):
-                walls.append(self.net.run(duration=self.duration, threads=n).stats.wall_s)
+            walls.extend(event_walls(self.net, self.duration, self.repeats, n)[0])
 
     def medians(self):
         """{threads: median kernel wall s} over every run so far."""

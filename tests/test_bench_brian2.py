@@ -64,3 +64,27 @@ def test_half_events_rate_is_as_close_as_a_grid_of_rates():
     assert found <= 0.02 * base_events
     for r in (0.2, 0.35, 0.5, 0.65, 0.8):
         assert found <= miss(r * peer.base_rate)
+
+
+class _TimedNet:
+    """A stand-in network whose runs report the wall times given, in turn, and log
+    (duration, threads) of every run."""
+
+    def __init__(self, walls):
+        self.walls = list(walls)
+        self.calls = []
+
+    def run(self, duration, threads=1):
+        self.calls.append((duration, threads))
+        wall = self.walls.pop(0) if duration != bench_brian2.WARM_UP_MS else -1.0
+        return SimpleNamespace(stats=SimpleNamespace(wall_s=wall))
+
+
+def test_our_runs_pool_every_series_after_an_untimed_warm_up():
+    net = _TimedNet([0.30, 0.50, 0.10, 0.20])
+    ours = bench_brian2.OurRuns(net, 1000.0, 2, {1: [0.40], 2: [0.90]})
+    ours.sample()
+    assert net.calls == [(bench_brian2.WARM_UP_MS, 1), (1000.0, 1), (1000.0, 1),
+                         (bench_brian2.WARM_UP_MS, 2), (1000.0, 2), (1000.0, 2)]
+    assert ours.walls == {1: [0.40, 0.30, 0.50], 2: [0.90, 0.10, 0.20]}
+    assert ours.medians() == {1: 0.40, 2: 0.20}

@@ -315,3 +315,20 @@ def test_config_and_command_line_take_threads(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(RECURRENT_CONFIG.replace("threads = 2", "threads = 0"))
     assert main(["run", str(bad), "-o", str(tmp_path / "x.h5"), "-q"]) == 2
+
+
+def test_the_threads_set_up_counts_as_set_up_not_as_run_time(monkeypatch):
+    """Cutting the network into the threads' parts happens before the run's clock starts:
+    in stats.compile_s, as compile_network does, not in stats.wall_s."""
+    import sys
+    simulate_module = sys.modules["eventsg.simulate"]
+    net, _ = two_layer_network(n_inputs=20, n_hidden=30, n_out=30, fan_out=5)
+    net.run(duration=5.0, threads=2)               # kernels compiled or loaded
+
+    def slow_thread_networks(*args):
+        time.sleep(0.25)
+        return thread_networks(*args)
+    monkeypatch.setattr(simulate_module, "thread_networks", slow_thread_networks)
+    stats = net.run(duration=5.0, threads=2).stats
+    assert stats.compile_s >= 0.5
+    assert stats.wall_s < 0.25
