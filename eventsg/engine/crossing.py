@@ -128,6 +128,30 @@ def latest_crossing(g, g1, g2):
     return 2.0 * g / (math.sqrt(disc) - g1)
 
 
+@inline_kernel
+def _curvature_bounds(zt, drive, v, rates, psi_pos, psi_neg, umin, umax):
+    """(curv_up, curv_down): most x'' can rise, and fall, at any later time from buckets
+    ``zt`` (the hull's bound and the bucket-by-bucket one, the tighter of the two;
+    ``umin``, ``umax``: the range of the buckets' rates of change, with 0)."""
+    gain_rate = 0.0
+    prev = drive
+    bend_up = 0.0
+    bend_down = 0.0
+    u_prev = 0.0
+    for k in range(zt.shape[0]):
+        zk = zt[k]
+        u = (prev - zk) * rates[k]
+        gain_rate += abs(v[k]) * rates[k]
+        prev = zk
+        # d2z/dt2 follows the cascade without input too: x'' is bounded like x
+        up, down = signed_pushes((u_prev - u) * rates[k], psi_pos[k], psi_neg[k])
+        bend_up += up
+        bend_down += down
+        u_prev = u
+    curv = (umax - umin) * gain_rate
+    return min(curv, bend_up * (1.0 + 1e-12)), min(curv, bend_down * (1.0 + 1e-12))
+
+
 @inline_kernel          # a call would pass every array of the cascade as a struct of seven words
 def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
                   z0, drive, r, h0, t0, t_from, t_end, max_steps, E, work, zt):
@@ -172,11 +196,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         zmax = drive
         umin = 0.0
         umax = 0.0
-        gain_rate = 0.0
         prev = drive
-        bend_up = 0.0
-        bend_down = 0.0
-        u_prev = 0.0
         for k in range(K):
             zk = zt[k]
             x += v[k] * zk
@@ -186,13 +206,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             zmax = max(zmax, zk)
             umin = min(umin, u)
             umax = max(umax, u)
-            gain_rate += abs(v[k]) * rates[k]
             prev = zk
-            # d2z/dt2 follows the cascade without input too: x'' is bounded like x
-            up, down = signed_pushes((u_prev - u) * rates[k], psi_pos[k], psi_neg[k])
-            bend_up += up
-            bend_down += down
-            u_prev = u
         if not (math.isfinite(x) and math.isfinite(dx)):
             return NONFINITE, t, 0.0, 0.0
         x_hi = bias
@@ -215,10 +229,6 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
         psi_hi, psi_lo = bucket_range(zt, drive, v, psi_pos, psi_neg, bias)
         x_hi = min(x_hi, psi_hi)
         x_lo = max(x_lo, psi_lo)
-        curv = (umax - umin) * gain_rate
-        # most x'' can rise, and fall, at any later time (both bounds, the tighter)
-        curv_up = min(curv, bend_up * (1.0 + 1e-12))
-        curv_down = min(curv, bend_down * (1.0 + 1e-12))
 
         up_level = r + theta
         if x >= up_level:
@@ -258,6 +268,8 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             if kind != UNDECIDED:
                 return kind, t + s, margin_up, margin_down
 
+        # (not needed where Laguerre's rule decided: the safe steps' curvature bounds)
+        curv_up, curv_down = _curvature_bounds(zt, drive, v, rates, psi_pos, psi_neg, umin, umax)
         step = math.inf
         limiter = NEVER
         step_other = math.inf        # the nearest of the candidates not chosen
