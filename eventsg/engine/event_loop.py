@@ -26,7 +26,7 @@ import numpy as np
 
 from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
                        range_margins)
-from .pending import (LAZY_DOWN, LAZY_UP, add_pending, add_pending4, flush_pending,
+from .pending import (LAZY_DOWN, LAZY_UP, add_pending, add_pending4, advance_flush4, flush_pending,
                       pending_into, row_factors)
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
@@ -84,13 +84,18 @@ def advance_neuron(net, st, g, t):
 
 @inline_kernel
 def _advance_stored(net, st, g, t, D):
-    """advance_neuron without the pending inputs: D = t - t_last > 0 (ms)."""
+    """advance_neuron's move of the stored state: D = t - t_last > 0 (ms); for the default
+    cascade the pending inputs are applied in the same modal sum (pending.advance_flush4)."""
     s = net.nrn_rset[g]
     if net.rset_method[s] == PROP_MODAL and net.nrn_K[g] == 4:
         # the default cascade on flat arrays: no views in the delivery loop
-        b0 = net.nrn_bstart[g]
-        modal4_at(net.rates, net.rset_start[s], net.rset_V, net.rset_W, net.rset_mstart[s],
-                  net.rset_mult, net.rset_base[s], st.z, b0, st.drive[g], D, st.z, b0)
+        if st.has_pend[g] == 1:
+            advance_flush4(net, st, g, s, t, D)     # its pending inputs in the same sum
+        else:
+            b0 = net.nrn_bstart[g]
+            modal4_at(net.rates, net.rset_start[s], net.rset_V, net.rset_W,
+                      net.rset_mstart[s], net.rset_mult, net.rset_base[s], st.z, b0,
+                      st.drive[g], D, st.z, b0)
     else:
         z, v, cascade, E, work, zt = _neuron_views(net, st, g)
         # a call: each copy of advance_neuron inlined into the engine's loops stays

@@ -155,6 +155,48 @@ def pending_into(net, st, g, t, out, o0):
 
 
 @inline_kernel
+def advance_flush4(net, st, g, s, t, D):
+    """Neuron g of the default cascade (K = 4 modal, rate set s), with pending inputs,
+    moved from t_last to t = t_last + D (ms) and its pending inputs applied, in one modal
+    sum: z = drive + pending drive + V (e^{-lam D} W (z - drive) + e^{-lam (t - T)} pend).
+
+    The same terms as propagator.modal4_at followed by flush_pending, with one product
+    by V instead of two (the last bits may differ from that order of operations).
+    Leaves t_last and the threshold adaptation to the caller.
+    """
+    r0 = net.rset_start[s]
+    m0 = net.rset_mstart[s]
+    W = net.rset_W
+    V = net.rset_V
+    d0, d1, d2, d3 = modal4_decays(net.rates, r0, net.rset_mult, net.rset_base[s], D)
+    e0, e1, e2, e3 = modal4_decays(net.rates, r0, net.rset_mult, net.rset_base[s],
+                                   t - st.pend_ref[0])
+    b0 = net.nrn_bstart[g]
+    z = st.z
+    lazy = st.lazy
+    drive = st.drive[g]
+    y0 = z[b0] - drive
+    y1 = z[b0 + 1] - drive
+    y2 = z[b0 + 2] - drive
+    y3 = z[b0 + 3] - drive
+    c0 = d0 * (W[m0] * y0) + e0 * lazy[g, LAZY_PEND]
+    c1 = d1 * (W[m0 + 4] * y0 + W[m0 + 5] * y1) + e1 * lazy[g, LAZY_PEND + 1]
+    c2 = d2 * (W[m0 + 8] * y0 + W[m0 + 9] * y1 + W[m0 + 10] * y2) + e2 * lazy[g, LAZY_PEND + 2]
+    c3 = (d3 * (W[m0 + 12] * y0 + W[m0 + 13] * y1 + W[m0 + 14] * y2 + W[m0 + 15] * y3)
+          + e3 * lazy[g, LAZY_PEND + 3])
+    drive += lazy[g, LAZY_DRIVE]
+    z[b0 + 3] = drive + (V[m0 + 12] * c0 + V[m0 + 13] * c1 + V[m0 + 14] * c2 + V[m0 + 15] * c3)
+    z[b0 + 2] = drive + (V[m0 + 8] * c0 + V[m0 + 9] * c1 + V[m0 + 10] * c2)
+    z[b0 + 1] = drive + (V[m0 + 4] * c0 + V[m0 + 5] * c1)
+    z[b0] = drive + V[m0] * c0
+    st.drive[g] = drive
+    for m in range(LAZY_PEND, LAZY_PEND + 4):
+        lazy[g, m] = 0.0
+    lazy[g, LAZY_DRIVE] = 0.0
+    st.has_pend[g] = 0
+
+
+@inline_kernel
 def flush_pending(net, st, g, t):
     """Apply neuron g's pending inputs to its state, already advanced to t (ms)."""
     pending_into(net, st, g, t, st.z, net.nrn_bstart[g])
