@@ -27,7 +27,7 @@ import numpy as np
 from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
                        range_margins)
 from .pending import (LAZY_DOWN, LAZY_UP, add_pending, add_pending4, advance_flush4, flush_pending,
-                      pending_into, row_factors)
+                      pending_decays4, pending_into, row_factors)
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
@@ -72,25 +72,35 @@ def _push_bounds(net, g):
     return net.psi_pos[b0:b0 + K], net.psi_neg[b0:b0 + K]
 
 
+NO_DECAYS = (0.0, 0.0, 0.0, 0.0)
+"""advance_neuron's ``e4`` where the caller has no pending decays at hand."""
+
+
 @inline_kernel
-def advance_neuron(net, st, g, t):
-    """Move neuron g's stored state exactly to time t (ms) >= its t_last."""
+def advance_neuron(net, st, g, t, e4=NO_DECAYS, have_e4=False):
+    """Move neuron g's stored state exactly to time t (ms) >= its t_last.
+
+    ``e4``: pending_decays4 of g's rate set at t where ``have_e4`` (a delivery's row
+    shares them among its targets), else computed here when needed.
+    """
     D = t - st.t_last[g]
     if D > 0.0:
-        _advance_stored(net, st, g, t, D)
+        _advance_stored(net, st, g, t, D, e4, have_e4)
     if st.has_pend[g] == 1:
         flush_pending(net, st, g, t)
 
 
 @inline_kernel
-def _advance_stored(net, st, g, t, D):
+def _advance_stored(net, st, g, t, D, e4, have_e4):
     """advance_neuron's move of the stored state: D = t - t_last > 0 (ms); for the default
     cascade the pending inputs are applied in the same modal sum (pending.advance_flush4)."""
     s = net.nrn_rset[g]
     if net.rset_method[s] == PROP_MODAL and net.nrn_K[g] == 4:
         # the default cascade on flat arrays: no views in the delivery loop
         if st.has_pend[g] == 1:
-            advance_flush4(net, st, g, s, t, D)     # its pending inputs in the same sum
+            if not have_e4:
+                e4 = pending_decays4(net, st, s, t)
+            advance_flush4(net, st, g, s, D, e4)     # its pending inputs in the same sum
         else:
             b0 = net.nrn_bstart[g]
             modal4_at(net.rates, net.rset_start[s], net.rset_V, net.rset_W,
@@ -222,9 +232,13 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         lazy_set = net.proj_lazy_rset[p]
     K = 0
     f4 = (0.0, 0.0, 0.0, 0.0)
+    e4 = NO_DECAYS
     if lazy_set >= 0:
         f4 = row_factors(net, st, lazy_set, t, pulse)
         K = net.rset_K[lazy_set]
+        if K == 4:
+            # how far the targets' pending terms have decayed: for their advances
+            e4 = pending_decays4(net, st, lazy_set, t)
     # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
     col = 0 if pulse else 2
     bounds = net.nrn_input_bounds
@@ -249,7 +263,7 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         fits = input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1])
         at_once = lazy_set < 0
         if not fits or at_once:
-            advance_neuron(net, st, g, t)       # (one copy of it in this loop)
+            advance_neuron(net, st, g, t, e4, K == 4)       # (one copy of it in this loop)
         if not fits and st.is_dirty[g] == 0:
             # margins proven at the last search, spent or outgrown: prove them again now
             _refresh_margins(net, st, g)

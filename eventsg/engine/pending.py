@@ -155,22 +155,30 @@ def pending_into(net, st, g, t, out, o0):
 
 
 @inline_kernel
-def advance_flush4(net, st, g, s, t, D):
+def pending_decays4(net, st, s, t):
+    """e^{-lam (t - T)} of the four modes of rate set s: how much the pending terms have
+    decayed by t (ms); the same for every neuron of the set (a row computes them once)."""
+    return modal4_decays(net.rates, net.rset_start[s], net.rset_mult, net.rset_base[s],
+                         t - st.pend_ref[0])
+
+
+@inline_kernel
+def advance_flush4(net, st, g, s, D, e4):
     """Neuron g of the default cascade (K = 4 modal, rate set s), with pending inputs,
     moved from t_last to t = t_last + D (ms) and its pending inputs applied, in one modal
-    sum: z = drive + pending drive + V (e^{-lam D} W (z - drive) + e^{-lam (t - T)} pend).
+    sum: z = drive + pending drive + V (e^{-lam D} W (z - drive) + e^{-lam (t - T)} pend),
+    with ``e4`` = pending_decays4 at t.
 
     The same terms as propagator.modal4_at followed by flush_pending, with one product
     by V instead of two (the last bits may differ from that order of operations).
     Leaves t_last and the threshold adaptation to the caller.
     """
-    r0 = net.rset_start[s]
     m0 = net.rset_mstart[s]
     W = net.rset_W
     V = net.rset_V
-    d0, d1, d2, d3 = modal4_decays(net.rates, r0, net.rset_mult, net.rset_base[s], D)
-    e0, e1, e2, e3 = modal4_decays(net.rates, r0, net.rset_mult, net.rset_base[s],
-                                   t - st.pend_ref[0])
+    d0, d1, d2, d3 = modal4_decays(net.rates, net.rset_start[s], net.rset_mult,
+                                   net.rset_base[s], D)
+    e0, e1, e2, e3 = e4
     b0 = net.nrn_bstart[g]
     z = st.z
     lazy = st.lazy
