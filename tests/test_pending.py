@@ -124,55 +124,55 @@ def test_moving_the_reference_time_keeps_the_pending_buckets(K):
             np.testing.assert_allclose(after, before, rtol=1e-13, atol=1e-15)
 
 
-def test_pending_matches_the_exact_solution_of_one_neuron():
-    """One neuron, a long train of pulses: buckets by expm superposition (scipy)."""
-    import scipy.linalg
-    tau = np.array([1.0, 2.0, 4.0, 8.0])
-    rng = np.random.default_rng(5)
-    times = np.sort(rng.uniform(0.0, 300.0, 200))
-    w = rng.uniform(-1.0, 1.0, times.size) * 0.01
+TAU4 = np.array([1.0, 2.0, 4.0, 8.0])
+
+
+def _one_neuron_run(times, w, theta, ts):
+    """One K = 4 neuron taking pulse i of size w[i] at times[i] (ms), sampled at ts."""
     net = esg.Network(seed=1)
     src = net.add(esg.SpikeSource(n=times.size, times=times, ids=np.arange(times.size),
                                   amplitudes=np.ones(times.size), coding="pulse"))
-    g = net.add(esg.GammaPopulation(n=1, K=4, tau=tau, theta=10.0))       # silent throughout
+    g = net.add(esg.GammaPopulation(n=1, K=4, tau=TAU4, theta=theta))
     net.connect(src, g, np.asarray(w)[:, None], delay=0.0)
-    ts = np.linspace(0.0, 300.0, 61)
-    res = net.run(300.0, sample_times=ts)
-    assert res.stats.unchecked_inputs == times.size              # every input waits
-    lam = 1.0 / tau
+    return net.run(300.0, sample_times=ts), g
+
+
+def _expm_buckets(times, w, ts):
+    """The buckets at ts as the superposition of each pulse's exact response (scipy)."""
+    import scipy.linalg
+    lam = 1.0 / TAU4
     A = np.diag(-lam) + np.diag(lam[1:], -1)
     z = np.zeros((ts.size, 4))
     for ti, wi in zip(times, w):
         after = ts >= ti
         E = scipy.linalg.expm(A[None] * (ts[after] - ti)[:, None, None])
         z[after] += wi * E[:, :, 0]
-    np.testing.assert_allclose(res.state(g).z[:, 0, :], z, rtol=0, atol=1e-14)
+    return z
+
+
+def test_pending_matches_the_exact_solution_of_one_neuron():
+    """One neuron, a long train of pulses: buckets by expm superposition (scipy)."""
+    rng = np.random.default_rng(5)
+    times = np.sort(rng.uniform(0.0, 300.0, 200))
+    w = rng.uniform(-1.0, 1.0, times.size) * 0.01
+    ts = np.linspace(0.0, 300.0, 61)
+    res, g = _one_neuron_run(times, w, 10.0, ts)                  # silent throughout
+    assert res.stats.unchecked_inputs == times.size              # every input waits
+    np.testing.assert_allclose(res.state(g).z[:, 0, :], _expm_buckets(times, w, ts), rtol=0,
+                               atol=1e-14)
 
 
 def test_pending_inputs_applied_when_the_neuron_moves_match_the_exact_solution():
     """Small pulses wait as pending terms, large ones do not fit: the neuron is then moved
     with its pending inputs in one modal sum (advance_flush4). Spikes do not touch the
     buckets, so they stay the expm superposition of every input (scipy)."""
-    import scipy.linalg
-    tau = np.array([1.0, 2.0, 4.0, 8.0])
     rng = np.random.default_rng(8)
     times = np.sort(rng.uniform(0.0, 300.0, 300))
     w = rng.uniform(-1.0, 1.0, times.size) * 0.004
     w[::15] = 0.4                                                  # these do not fit
-    net = esg.Network(seed=1)
-    src = net.add(esg.SpikeSource(n=times.size, times=times, ids=np.arange(times.size),
-                                  amplitudes=np.ones(times.size), coding="pulse"))
-    g = net.add(esg.GammaPopulation(n=1, K=4, tau=tau, theta=0.05))
-    net.connect(src, g, np.asarray(w)[:, None], delay=0.0)
     ts = np.linspace(0.0, 300.0, 301)
-    res = net.run(300.0, sample_times=ts)
+    res, g = _one_neuron_run(times, w, 0.05, ts)
     assert res.stats.spikes > 20
     assert times.size // 3 < res.stats.unchecked_inputs < times.size - times.size // 15
-    lam = 1.0 / tau
-    A = np.diag(-lam) + np.diag(lam[1:], -1)
-    z = np.zeros((ts.size, 4))
-    for ti, wi in zip(times, w):
-        after = ts >= ti
-        E = scipy.linalg.expm(A[None] * (ts[after] - ti)[:, None, None])
-        z[after] += wi * E[:, :, 0]
-    np.testing.assert_allclose(res.state(g).z[:, 0, :], z, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(res.state(g).z[:, 0, :], _expm_buckets(times, w, ts), rtol=0,
+                               atol=1e-14)
