@@ -25,7 +25,8 @@ rounding of the same order (docs/model-choices.md). T moves forward when
 import numpy as np
 
 from .jit import inline_kernel, kernel
-from .propagator import PROP_MODAL, _modal_decays, modal4_decays
+from .propagator import (PROP_MODAL, _modal_decays, modal4_buckets, modal4_coordinates,
+                         modal4_decays)
 
 LAZY_UP = 0
 """Column of ``st.lazy`` holding a neuron's margin above (crossing.py)."""
@@ -174,29 +175,17 @@ def advance_flush4(net, st, g, s, D, e4):
     Leaves t_last and the threshold adaptation to the caller.
     """
     m0 = net.rset_mstart[s]
-    W = net.rset_W
-    V = net.rset_V
     d0, d1, d2, d3 = modal4_decays(net.rates, net.rset_start[s], net.rset_mult,
                                    net.rset_base[s], D)
     e0, e1, e2, e3 = e4
     b0 = net.nrn_bstart[g]
-    z = st.z
     lazy = st.lazy
     drive = st.drive[g]
-    y0 = z[b0] - drive
-    y1 = z[b0 + 1] - drive
-    y2 = z[b0 + 2] - drive
-    y3 = z[b0 + 3] - drive
-    c0 = d0 * (W[m0] * y0) + e0 * lazy[g, LAZY_PEND]
-    c1 = d1 * (W[m0 + 4] * y0 + W[m0 + 5] * y1) + e1 * lazy[g, LAZY_PEND + 1]
-    c2 = d2 * (W[m0 + 8] * y0 + W[m0 + 9] * y1 + W[m0 + 10] * y2) + e2 * lazy[g, LAZY_PEND + 2]
-    c3 = (d3 * (W[m0 + 12] * y0 + W[m0 + 13] * y1 + W[m0 + 14] * y2 + W[m0 + 15] * y3)
-          + e3 * lazy[g, LAZY_PEND + 3])
+    w0, w1, w2, w3 = modal4_coordinates(net.rset_W, m0, st.z, b0, drive)
     drive += lazy[g, LAZY_DRIVE]
-    z[b0 + 3] = drive + (V[m0 + 12] * c0 + V[m0 + 13] * c1 + V[m0 + 14] * c2 + V[m0 + 15] * c3)
-    z[b0 + 2] = drive + (V[m0 + 8] * c0 + V[m0 + 9] * c1 + V[m0 + 10] * c2)
-    z[b0 + 1] = drive + (V[m0 + 4] * c0 + V[m0 + 5] * c1)
-    z[b0] = drive + V[m0] * c0
+    modal4_buckets(net.rset_V, m0, d0 * w0 + e0 * lazy[g, LAZY_PEND],
+                   d1 * w1 + e1 * lazy[g, LAZY_PEND + 1], d2 * w2 + e2 * lazy[g, LAZY_PEND + 2],
+                   d3 * w3 + e3 * lazy[g, LAZY_PEND + 3], drive, st.z, b0)
     st.drive[g] = drive
     for m in range(LAZY_PEND, LAZY_PEND + 4):
         lazy[g, m] = 0.0

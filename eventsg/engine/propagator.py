@@ -389,14 +389,28 @@ def modal4_at(rates, r0, V, W, m0, mult, base, z, b0, drive, D, out, o0):
     case (so the same result to the last bit), without their loop and index overhead.
     """
     d0, d1, d2, d3 = modal4_decays(rates, r0, mult, base, D)
+    w0, w1, w2, w3 = modal4_coordinates(W, m0, z, b0, drive)
+    modal4_buckets(V, m0, d0 * w0, d1 * w1, d2 * w2, d3 * w3, drive, out, o0)
+
+
+@inline_kernel
+def modal4_coordinates(W, m0, z, b0, drive):
+    """W (z - drive) for K = 4: the modal coordinates of buckets ``z[b0:b0 + 4]`` (W
+    row-major 4 x 4 from ``m0``, lower triangular), summed as the general case's loops."""
     y0 = z[b0] - drive
     y1 = z[b0 + 1] - drive
     y2 = z[b0 + 2] - drive
     y3 = z[b0 + 3] - drive
-    c0 = d0 * (0.0 + W[m0] * y0)
-    c1 = d1 * (0.0 + W[m0 + 4] * y0 + W[m0 + 5] * y1)
-    c2 = d2 * (0.0 + W[m0 + 8] * y0 + W[m0 + 9] * y1 + W[m0 + 10] * y2)
-    c3 = d3 * (0.0 + W[m0 + 12] * y0 + W[m0 + 13] * y1 + W[m0 + 14] * y2 + W[m0 + 15] * y3)
+    return (0.0 + W[m0] * y0,
+            0.0 + W[m0 + 4] * y0 + W[m0 + 5] * y1,
+            0.0 + W[m0 + 8] * y0 + W[m0 + 9] * y1 + W[m0 + 10] * y2,
+            0.0 + W[m0 + 12] * y0 + W[m0 + 13] * y1 + W[m0 + 14] * y2 + W[m0 + 15] * y3)
+
+
+@inline_kernel
+def modal4_buckets(V, m0, c0, c1, c2, c3, drive, out, o0):
+    """out[o0:o0 + 4] = drive + V c for K = 4 (V row-major 4 x 4 from ``m0``, lower
+    triangular), summed as the general case's loops."""
     out[o0 + 3] = drive + (0.0 + V[m0 + 12] * c0 + V[m0 + 13] * c1 + V[m0 + 14] * c2
                            + V[m0 + 15] * c3)
     out[o0 + 2] = drive + (0.0 + V[m0 + 8] * c0 + V[m0 + 9] * c1 + V[m0 + 10] * c2)
