@@ -1,4 +1,4 @@
-"""The binary-heap event queue against Python's heapq.
+"""The event queue (a run of events in order and a binary heap) against Python's heapq.
 
 Reference order (eventsg/engine/queue.py, MODEL.md section 4): by time, then by
 event class (arrivals before threshold checks), then by insertion order.
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eventsg.engine.queue import (ARRIVAL, CHECK, grow_queue, make_queue, queue_free,
-                                  queue_pop, queue_push, queue_release, queue_top_class,
-                                  queue_top_time)
+from eventsg.engine.queue import (ARRIVAL, CHECK, RING_SIZE, SIZE, grow_queue, make_queue,
+                                  queue_free, queue_pop, queue_push, queue_release,
+                                  queue_top_class, queue_top_time)
 
 I64 = st.integers(min_value=-(2 ** 63), max_value=2 ** 63 - 1)
 FLOATS = st.floats(allow_nan=False, allow_infinity=True, width=64)
@@ -241,7 +241,8 @@ def test_long_random_run_matches_heapq():
         u = rng.random()
         if u < 0.55:
             t = float(rng.integers(0, 50)) if rng.random() < 0.5 else float(rng.random() * 50)
-            p = tuple(int(x) for x in rng.integers(-1000, 1000, 4)) + (float(rng.random()), float(step))
+            p = (tuple(int(x) for x in rng.integers(-1000, 1000, 4))
+                 + (float(rng.random()), float(step)))
             c.push(t, int(rng.integers(0, 2)), p)
         elif u < 0.95:
             c.pop(rng.random() < 0.9)
@@ -272,3 +273,38 @@ def test_special_float_times(times):
         queue_release(q, slot)
     # -0.0 == 0.0 compare equal: insertion order decides
     assert got == sorted(((t, i) for i, t in enumerate(times)), key=lambda e: (e[0], e[1]))
+
+
+def delay_line_run(delays, steps, seed):
+    """Spikes in time order, each delivered after one of ``delays`` ms (pops as the
+    event loop does): returns the Checker, the largest heap and run sizes seen."""
+    rng = np.random.default_rng(seed)
+    c = Checker(16)
+    now = 0.0
+    most_heap = most_run = 0
+    for step in range(steps):
+        if rng.random() < 0.5:
+            now += float(rng.exponential(0.3))
+            p = (step, 0, 0, 0, now, 0.0)
+            c.push(now + float(delays[int(rng.integers(len(delays)))]), ARRIVAL, p)
+        elif c.model and c.model[0][0] <= now + 0.5:
+            c.pop(True)
+        most_heap = max(most_heap, int(c.q.meta[SIZE]))
+        most_run = max(most_run, int(c.q.meta[RING_SIZE]))
+    c.drain()
+    return c, most_heap, most_run
+
+
+def test_one_delay_keeps_every_event_in_the_run():
+    """Pushes in time order never touch the heap; the run wraps around its ring and
+    moves with the queue as it grows."""
+    c, most_heap, most_run = delay_line_run([1.0], 20000, seed=5)
+    assert most_heap == 0
+    assert most_run > 16                     # grown past the first capacity
+    assert c.q.time.shape[0] < 20000         # ... and wrapped around its ring
+
+
+def test_several_delays_mix_run_and_heap():
+    """Out-of-order pushes go to the heap, and pops still follow (time, class, seq)."""
+    c, most_heap, most_run = delay_line_run([0.5, 1.0, 2.5], 20000, seed=6)
+    assert most_heap > 0 and most_run > 0

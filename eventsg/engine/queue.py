@@ -1,9 +1,18 @@
-"""Binary-heap event queue keyed by (time, tie), with payloads kept in a slot pool.
+"""Event queue keyed by (time, tie): a run of events in order, and a binary heap for the
+rest, with payloads kept in a slot pool.
 
 ``tie = (event_class << CLASS_SHIFT) | seq``: at equal times, lower classes come
 first (arrivals before threshold checks), then insertion order (``seq``). Sift
 operations move only (time, tie, slot); payloads stay in the pool. Stale entries
 (predictions invalidated later) are dropped by the caller when popped.
+
+Most events come in order: every synapse of a projection with one delay delivers
+``delay`` ms after its spike, and spikes come in time order, so where every
+projection has the same delay each push is later than the one before. A push that
+is not before the last event of the run (``ring``, a circular buffer) joins the run
+at its end, in O(1); any other goes to the heap. A pop takes the earlier of the run's
+first event and the heap's top. Both hold their events in (time, tie) order, so the
+queue pops exactly the order of one heap, whatever the mix.
 """
 from typing import NamedTuple
 
@@ -16,8 +25,14 @@ CHECK = 1
 
 # meta slots
 SIZE = 0
+"""Events in the heap."""
 SEQ = 1
 FREE_TOP = 2
+RING_HEAD = 3
+"""Position of the run's first event in the ring ..."""
+RING_SIZE = 4
+"""... and how many events the run holds."""
+META_SLOTS = 5
 
 
 class EventQueue(NamedTuple):
@@ -32,7 +47,10 @@ class EventQueue(NamedTuple):
     f0: np.ndarray        # float64 (cap,) payload floats
     f1: np.ndarray
     free: np.ndarray      # int64 (cap,) stack of free payload slots
-    meta: np.ndarray      # int64 (3,) size, next seq, free-stack top
+    meta: np.ndarray      # int64 (META_SLOTS,) heap size, next seq, free-stack top, ring
+    ring_time: np.ndarray  # float64 (cap,) the run of events in order (circular), ms
+    ring_tie: np.ndarray   # int64 (cap,)
+    ring_slot: np.ndarray  # int64 (cap,) payload slot of each event of the run
 
 
 def make_queue(capacity):
@@ -44,7 +62,8 @@ def make_queue(capacity):
         a=np.zeros(capacity, np.int64), b=np.zeros(capacity, np.int64),
         c=np.zeros(capacity, np.int64), f0=np.zeros(capacity), f1=np.zeros(capacity),
         free=np.arange(capacity - 1, -1, -1, dtype=np.int64),
-        meta=np.zeros(3, np.int64))
+        meta=np.zeros(META_SLOTS, np.int64), ring_time=np.empty(capacity),
+        ring_tie=np.empty(capacity, np.int64), ring_slot=np.empty(capacity, np.int64))
     q.meta[FREE_TOP] = capacity
     return q
 
@@ -58,6 +77,9 @@ def grow_queue(q, factor=2):
         getattr(new, name)[:size] = getattr(q, name)[:size]
     for name in ("kind", "a", "b", "c", "f0", "f1"):
         getattr(new, name)[:old] = getattr(q, name)
+    run = (int(q.meta[RING_HEAD]) + np.arange(int(q.meta[RING_SIZE]))) % old
+    for name in ("ring_time", "ring_tie", "ring_slot"):
+        getattr(new, name)[:run.size] = getattr(q, name)[run]
     top = int(q.meta[FREE_TOP])
     # old free slots, then the new slots old..new-1
     new.free[:old * factor - old] = np.arange(old * factor - 1, old - 1, -1)
@@ -65,13 +87,14 @@ def grow_queue(q, factor=2):
     new.meta[SIZE] = size
     new.meta[SEQ] = q.meta[SEQ]
     new.meta[FREE_TOP] = old * factor - old + top
+    new.meta[RING_SIZE] = run.size
     return new
 
 
 @inline_kernel
 def queue_free(q):
     """How many more events fit."""
-    return q.time.shape[0] - q.meta[SIZE]
+    return q.time.shape[0] - q.meta[SIZE] - q.meta[RING_SIZE]
 
 
 @inline_kernel
@@ -115,11 +138,31 @@ def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
     q.c[slot] = c
     q.f0[slot] = f0
     q.f1[slot] = f1
+    tie = (event_class << CLASS_SHIFT) | q.meta[SEQ]
+    q.meta[SEQ] += 1
+    n_run = q.meta[RING_SIZE]
+    cap = q.time.shape[0]
+    if n_run > 0:
+        last = q.meta[RING_HEAD] + n_run - 1
+        if last >= cap:
+            last -= cap
+        in_order = not key_before(time, tie, q.ring_time[last], q.ring_tie[last])
+    else:
+        in_order = True
+    if in_order:
+        # (an empty run takes any event: the heap keeps the ones before it)
+        end = q.meta[RING_HEAD] + n_run
+        if end >= cap:
+            end -= cap
+        q.ring_time[end] = time
+        q.ring_tie[end] = tie
+        q.ring_slot[end] = slot
+        q.meta[RING_SIZE] = n_run + 1
+        return
     i = q.meta[SIZE]
     q.meta[SIZE] = i + 1
     q.time[i] = time
-    q.tie[i] = (event_class << CLASS_SHIFT) | q.meta[SEQ]
-    q.meta[SEQ] += 1
+    q.tie[i] = tie
     q.slot[i] = slot
     while i > 0:
         parent = (i - 1) >> 1
@@ -128,6 +171,17 @@ def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
             i = parent
         else:
             break
+
+
+@inline_kernel
+def _run_first(q):
+    """True if the earliest event is the run's first (the queue holds at least one)."""
+    if q.meta[RING_SIZE] == 0:
+        return False
+    if q.meta[SIZE] == 0:
+        return True
+    h = q.meta[RING_HEAD]
+    return key_before(q.ring_time[h], q.ring_tie[h], q.time[0], q.tie[0])
 
 
 @inline_kernel
@@ -141,12 +195,17 @@ def heap_top_time(time, size):
 @inline_kernel
 def queue_top_time(q):
     """Time of the earliest event (inf when empty)."""
-    return heap_top_time(q.time, q.meta[SIZE])
+    t = heap_top_time(q.time, q.meta[SIZE])
+    if q.meta[RING_SIZE] > 0:
+        t = min(t, q.ring_time[q.meta[RING_HEAD]])
+    return t
 
 
 @kernel
 def queue_top_class(q):
     """Class of the earliest event (-1 when empty)."""
+    if _run_first(q):
+        return q.ring_tie[q.meta[RING_HEAD]] >> CLASS_SHIFT
     if q.meta[SIZE] == 0:
         return -1
     return q.tie[0] >> CLASS_SHIFT
@@ -155,6 +214,12 @@ def queue_top_class(q):
 @kernel
 def queue_pop(q):
     """Remove the earliest event; returns (time, slot). Release the slot after use."""
+    if _run_first(q):
+        h = q.meta[RING_HEAD]
+        nxt = h + 1
+        q.meta[RING_HEAD] = 0 if nxt == q.time.shape[0] else nxt
+        q.meta[RING_SIZE] -= 1
+        return q.ring_time[h], q.ring_slot[h]
     time = q.time[0]
     slot = q.slot[0]
     n = q.meta[SIZE] - 1
