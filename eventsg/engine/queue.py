@@ -126,6 +126,14 @@ def _swap(q, i, j):
     q.slot[j] = m
 
 
+@inline_kernel
+def _ring_pos(q, i):
+    """Position in the ring of the run's event i (0 <= i <= capacity)."""
+    pos = q.meta[RING_HEAD] + i
+    cap = q.time.shape[0]
+    return pos - cap if pos >= cap else pos
+
+
 @kernel
 def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
     """Insert an event; the caller guarantees ``queue_free(q) > 0``."""
@@ -141,19 +149,14 @@ def queue_push(q, time, event_class, kind, a, b, c, f0, f1):
     tie = (event_class << CLASS_SHIFT) | q.meta[SEQ]
     q.meta[SEQ] += 1
     n_run = q.meta[RING_SIZE]
-    cap = q.time.shape[0]
     if n_run > 0:
-        last = q.meta[RING_HEAD] + n_run - 1
-        if last >= cap:
-            last -= cap
+        last = _ring_pos(q, n_run - 1)
         in_order = not key_before(time, tie, q.ring_time[last], q.ring_tie[last])
     else:
         in_order = True
     if in_order:
         # (an empty run takes any event: the heap keeps the ones before it)
-        end = q.meta[RING_HEAD] + n_run
-        if end >= cap:
-            end -= cap
+        end = _ring_pos(q, n_run)
         q.ring_time[end] = time
         q.ring_tie[end] = tie
         q.ring_slot[end] = slot
@@ -216,8 +219,7 @@ def queue_pop(q):
     """Remove the earliest event; returns (time, slot). Release the slot after use."""
     if _run_first(q):
         h = q.meta[RING_HEAD]
-        nxt = h + 1
-        q.meta[RING_HEAD] = 0 if nxt == q.time.shape[0] else nxt
+        q.meta[RING_HEAD] = _ring_pos(q, 1)
         q.meta[RING_SIZE] -= 1
         return q.ring_time[h], q.ring_slot[h]
     time = q.time[0]
