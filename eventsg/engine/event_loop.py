@@ -81,7 +81,7 @@ def advance_neuron(net, st, g, t, e4=NO_DECAYS, have_e4=False):
     """Move neuron g's stored state exactly to time t (ms) >= its t_last.
 
     ``e4``: pending_decays4 of g's rate set at t where ``have_e4`` (a delivery's row
-    shares them among its targets), else computed here when needed.
+    shares them among its targets, from row_factors), else computed here when needed.
     """
     D = t - st.t_last[g]
     if D > 0.0:
@@ -234,11 +234,9 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     f4 = (0.0, 0.0, 0.0, 0.0)
     e4 = NO_DECAYS
     if lazy_set >= 0:
-        f4 = row_factors(net, st, lazy_set, t, pulse)
+        # (e4: how far the targets' pending terms have decayed, for their advances)
+        f4, e4 = row_factors(net, st, lazy_set, t, pulse)
         K = net.rset_K[lazy_set]
-        if K == 4:
-            # how far the targets' pending terms have decayed: for their advances
-            e4 = pending_decays4(net, st, lazy_set, t)
     # most a unit input moves x up or down, ever (crossing.py): by bucket 1 for pulses
     col = 0 if pulse else 2
     bounds = net.nrn_input_bounds
