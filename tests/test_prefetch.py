@@ -4,7 +4,7 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
-from eventsg.engine.prefetch import prefetch_row
+from eventsg.engine.prefetch import prefetch_item, prefetch_row
 
 
 @njit(cache=False)
@@ -45,3 +45,41 @@ def test_rejects_what_is_not_a_row_of_a_c_table(array, row):
     with pytest.raises(TypingError):
         _hint(array, row)
     _hint(np.zeros((4, 4)), 1)
+
+
+@njit(cache=False)
+def _stream_with_hints(values, order, ahead):
+    """Sum of values[order[k]] with a hint for values[order[k + ahead]] before each read."""
+    total = 0.0
+    for k in range(order.shape[0]):
+        if k + ahead < order.shape[0]:
+            prefetch_item(values, order[k + ahead])
+        total += values[order[k]]
+    return total
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int32, np.int64])
+def test_item_hint_changes_no_result(dtype):
+    rng = np.random.default_rng(4)
+    values = rng.integers(0, 100, size=400_000).astype(dtype)
+    order = rng.integers(0, values.size, size=50_000)
+    before = values.copy()
+    for ahead in (0, 1, 16):
+        assert _stream_with_hints(values, order, ahead) == values[order].sum(dtype=np.float64)
+    np.testing.assert_array_equal(values, before)
+
+
+@njit(cache=False)
+def _item_hint(array, index):
+    prefetch_item(array, index)
+
+
+@pytest.mark.parametrize("array, index", [
+    (np.zeros((4, 4)), 1),                  # not a vector
+    (np.zeros(4), 1.0),                     # not an index
+    (np.zeros(8)[::2], 1),                  # items not contiguous
+])
+def test_item_hint_rejects_what_it_cannot_address(array, index):
+    with pytest.raises(TypingError):
+        _item_hint(array, index)
+    _item_hint(np.zeros(4), 1)

@@ -31,7 +31,7 @@ from .pending import (LAZY_DOWN, LAZY_UP, add_pending, add_pending4, advance_flu
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
 from .jit import inline_kernel, kernel
 from .learning import learn_after_arrival, learn_before_arrival
-from .prefetch import prefetch_row
+from .prefetch import prefetch_item, prefetch_row
 from .prediction_heap import pred_pop, pred_remove, pred_set, pred_top, pred_top_time
 from .propagator import (PROP_MODAL, advance_buckets, advance_buckets_apart, modal4_at,
                          rate_set_cascade)
@@ -46,6 +46,12 @@ EV_DELIVER = 0
 
 PREFETCH_AHEAD = 4
 """The delivery loop asks for the target rows of the synapse this many ahead."""
+
+PREFETCH_SYNAPSES = 128
+"""A delivery asks for the targets and weights of this many of its row's synapses at once."""
+
+LINE_ITEMS = 8
+"""int64 or float64 items in a 64-byte cache line."""
 
 FIT_STREAK = 1
 """After this many inputs of a row in a row that fit, the delivery loop hands the rest
@@ -182,6 +188,21 @@ def _prefetch_ahead(target, k, end, lazy, bounds):
         prefetch_row(bounds, ahead)
 
 
+@inline_kernel
+def _prefetch_synapses(target, weight, start, end):
+    """Ask for the cache lines of a row's targets and weights, synapses start..end (at most
+    PREFETCH_SYNAPSES of them: by then the hardware prefetcher follows the stream)."""
+    stop = min(end, start + PREFETCH_SYNAPSES)
+    j = start
+    while j < stop:
+        prefetch_item(target, j)
+        prefetch_item(weight, j)
+        j += LINE_ITEMS
+    if stop > start:
+        prefetch_item(target, stop - 1)        # (the last line, where start is not aligned)
+        prefetch_item(weight, stop - 1)
+
+
 @kernel
 def _fit_run(target, weight, k, end, amp, bound_up, bound_down, lazy, absorbed, has_pend,
              pulse, f4):
@@ -218,6 +239,7 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     """
     row = net.node_local[node]
     end = net.syn_indptr[net.proj_row_start[p] + row + 1]
+    _prefetch_synapses(net.syn_target, net.syn_weight, start, end)
     if lrn is not None:
         if lrn.proj_learn[p] == 1:
             learn_before_arrival(net, lrn, p, row, t)
