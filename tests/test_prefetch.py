@@ -83,3 +83,23 @@ def test_item_hint_rejects_what_it_cannot_address(array, index):
     with pytest.raises(TypingError):
         _item_hint(array, index)
     _item_hint(np.zeros(4), 1)
+
+
+def _prefetch_calls(dispatcher):
+    """The llvm.prefetch calls in the compiled code of a dispatcher's one signature."""
+    (ir,) = dispatcher.inspect_llvm().values()
+    return [line for line in ir.splitlines() if "call" in line and "@llvm.prefetch" in line]
+
+
+@pytest.mark.parametrize("hint, array, rw", [
+    (_hint, np.zeros((4, 4)), 1),           # a row: read and written (PREFETCHW)
+    (_item_hint, np.zeros(4), 0),           # an item: read only
+])
+def test_hint_is_one_prefetch_of_its_kind(hint, array, rw):
+    """A hint compiles to one llvm.prefetch with rw, locality 3 (keep in every cache
+    level) and the data cache: a hint dropped, or of the wrong kind, fails here."""
+    compiled = njit(cache=False)(hint.py_func)
+    compiled(array, 1)
+    calls = _prefetch_calls(compiled)
+    assert len(calls) == 1
+    assert calls[0].rstrip().endswith(f"i32 {rw}, i32 3, i32 1)")
