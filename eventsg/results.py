@@ -49,6 +49,10 @@ class RunStats:
     wall_s: float                # kernel time, s (without jit_s)
     unchecked_inputs: int = 0    # synaptic events that fit in a silent target's margins
     #                              (applied, or kept pending, without a check or search)
+    thread_busy: tuple = ()      # threads > 1: per thread, the share of its time in its
+    #                              windows' event loops (the rest: barriers, merging spikes)
+    thread_wait: tuple = ()      # ... and the share spent waiting at the barriers for the
+    #                              others (() on one thread, or without a cycle counter)
 
     @property
     def synaptic_events_per_s(self):

@@ -1,4 +1,5 @@
 """Run a network: compile it, drive a kernel in chunks, return a SimulationResult."""
+import dataclasses
 import math
 import threading
 import time
@@ -13,7 +14,7 @@ from .engine.clock_loop import run_clock, step_propagators
 from .engine.event_loop import run_events
 from .engine.partition import (gather_counters, gather_recorders, grow_buffers, make_buffers,
                                neuron_owners, rebuffered, thread_networks, thread_recorders,
-                               thread_state, unmerged_spikes, window_length)
+                               thread_shares, thread_state, unmerged_spikes, window_length)
 from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
 from .engine.sync import SYNC_STRIDE, make_sync
@@ -137,6 +138,9 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     flush()
     ctr = state.ctr
     stats = run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall)
+    if threads > 1:
+        busy, waiting = thread_shares(plan.bufs)
+        stats = dataclasses.replace(stats, thread_busy=busy, thread_wait=waiting)
     messages = {
         ST_RUNAWAY_SPIKES: f"runaway activity: {int(ctr[C_SPIKES])} spikes reached max_spikes = "
                            f"{max_spikes} at t = {t_reached:.6g} ms; raise max_spikes if this "

@@ -11,10 +11,12 @@ in their target's margins, at the cost of one in a network where every input
 fits, and the rest per crossing search); the same network on the
 fixed-step reference engine (the peer in this run) at dt = 0.1 and 0.01 ms and our
 speed-up over it; the same run on --threads threads (threads.csv: speed-up over
-one thread, and whether the spikes are one thread's); the start-up time of a small run with a cold and with a warm
+one thread, the threads' shares of their time busy and waiting at the barriers, and
+whether the spikes are one thread's); the start-up time of a small run with a cold and with a warm
 Numba cache (fresh processes); and the peak memory of runs of T and 2T ms.
 """
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -103,13 +105,17 @@ def threads_table(args, net, serial, counts, median_wall, best_wall):
     rows = [{"threads": 1, "runs": args.repeats, "median_wall_s": median_wall,
              "best_wall_s": best_wall,
              "median_syn_events_per_s": serial.stats.synaptic_events / median_wall,
-             "speedup_over_1": 1.0, "same_spikes": "-", "max_time_diff_ms": 0.0}]
+             "speedup_over_1": 1.0, "busy_share": 1.0, "barrier_share": 0.0,
+             "same_spikes": "-", "max_time_diff_ms": 0.0}]
     for n in counts:
         net.run(duration=50.0, threads=n)                   # compile or load run_thread
-        walls, ones, res = [], [], None
+        walls, ones, busy, waiting, res = [], [], [], [], None
         for _ in range(args.repeats):
             res = net.run(duration=args.duration, threads=n)
             walls.append(res.stats.wall_s)
+            # (the threads' mean share of their time in their event loops / at the barriers)
+            busy.append(statistics.fmean(res.stats.thread_busy or [math.nan]))
+            waiting.append(statistics.fmean(res.stats.thread_wait or [math.nan]))
             ones.append(net.run(duration=args.duration).stats.wall_s)
         same, diff = True, 0.0
         for pop in res.populations:
@@ -122,10 +128,13 @@ def threads_table(args, net, serial, counts, median_wall, best_wall):
                      "median_wall_s": statistics.median(walls), "best_wall_s": min(walls),
                      "median_syn_events_per_s": res.stats.synaptic_events / statistics.median(walls),
                      "speedup_over_1": statistics.median(ones) / statistics.median(walls),
+                     "busy_share": statistics.median(busy),
+                     "barrier_share": statistics.median(waiting),
                      "same_spikes": same, "max_time_diff_ms": diff})
     report.table_and_csv(args.out, "threads.csv",
                          "the benchmark network on several threads (speed-up over one thread: "
-                         "medians of interleaved runs)", rows)
+                         "medians of interleaved runs; busy / barrier share: of the threads' "
+                         "time, in their event loops / waiting for each other)", rows)
 
 
 def main(argv=None):

@@ -21,12 +21,13 @@ def kernel_array(values, dtype):
     return np.require(values, dtype, ("C", "W"))
 
 
-def aligned_zeros(shape, align=64):
-    """Zeros (float64, C order) whose data starts on an ``align``-byte boundary, so that
+def aligned_zeros(shape, align=64, dtype=np.float64):
+    """Zeros (``dtype``, C order) whose data starts on an ``align``-byte boundary, so that
     rows of a power-of-two width never straddle a cache line."""
     n = int(np.prod(shape))
-    buf = np.zeros(n + align // 8)
-    start = (-buf.ctypes.data % align) // 8
+    size = np.dtype(dtype).itemsize
+    buf = np.zeros(n + align // size, dtype)
+    start = (-buf.ctypes.data % align) // size
     return buf[start:start + n].reshape(shape)
 
 

@@ -9,11 +9,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..compile.arrays import kernel_array
+from ..compile.arrays import aligned_zeros, kernel_array
 from .csr import projection_synapses
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUTS, C_REPLACED, C_SEARCHES,
                     C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, C_UNCHECKED, N_COUNTERS,
                     make_recorder, make_state)
+from .ticks import TICK_STRIDE, TK_BUSY, TK_TOTAL, TK_WAIT
 
 
 def window_length(net, layout):
@@ -73,19 +74,35 @@ class ThreadBuffers(NamedTuple):
     spk_t: np.ndarray        # float64 (threads, buf)
     spk_neuron: np.ndarray   # int64 (threads, buf)
     spk_amp: np.ndarray      # float64 (threads, buf)
+    ticks: np.ndarray        # int64 (threads, TICK_STRIDE), a cache line each: where each
+    #                          thread's time went, in cycle-counter ticks (engine/ticks.py)
 
 
-def make_buffers(threads, buf, ctr=None):
-    """ThreadBuffers of ``buf`` spikes a thread (keeping the counters ``ctr``, if given)."""
+def make_buffers(threads, buf, ctr=None, ticks=None):
+    """ThreadBuffers of ``buf`` spikes a thread (keeping the counters ``ctr`` and
+    ``ticks``, if given)."""
     return ThreadBuffers(np.zeros((threads, N_COUNTERS), np.int64) if ctr is None else ctr,
                          np.empty((threads, buf)), np.empty((threads, buf), np.int64),
-                         np.empty((threads, buf)))
+                         np.empty((threads, buf)),
+                         aligned_zeros((threads, TICK_STRIDE), dtype=np.int64)
+                         if ticks is None else ticks)
+
+
+def thread_shares(bufs):
+    """(busy, waiting): per thread, the share of its time (ticks.TK_TOTAL) in its
+    windows' event loops and at the barriers; empty tuples where the platform has no
+    cycle counter."""
+    total = bufs.ticks[:, TK_TOTAL]
+    if not np.all(total > 0):
+        return (), ()
+    return (tuple(float(x) for x in bufs.ticks[:, TK_BUSY] / total),
+            tuple(float(x) for x in bufs.ticks[:, TK_WAIT] / total))
 
 
 def grow_buffers(bufs, factor=2):
     """ThreadBuffers ``factor`` times as long, with the same content."""
     threads, buf = bufs.spk_t.shape
-    new = make_buffers(threads, buf * factor, bufs.ctr)
+    new = make_buffers(threads, buf * factor, bufs.ctr, bufs.ticks)
     for name in ("spk_t", "spk_neuron", "spk_amp"):
         getattr(new, name)[:, :buf] = getattr(bufs, name)
     return new

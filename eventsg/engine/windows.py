@@ -22,12 +22,13 @@ done; called again, each runs its window to its end again, which does nothing
 where it was already done, and goes on.
 """
 from .event_loop import _emit, run_events
-from .jit import kernel, thread_kernel
+from .jit import inline_kernel, kernel, thread_kernel
 from .pending import rebase_pending
 from .queue import queue_free
 from .state import (C_EVENTS, C_INPUTS, C_SPIKES, C_SPIKES_BUFFERED, ST_DONE, ST_QUEUE_FULL,
                     ST_RUNAWAY_EVENTS, ST_RUNAWAY_SPIKES)
 from .sync import SYNC_STRIDE, atomic_load, barrier
+from .ticks import TK_BUSY, TK_TOTAL, TK_WAIT, cycle_count
 
 ST_WAIT = 100
 """Returned by the threads that stopped because another one needs the caller."""
@@ -55,23 +56,47 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
     ``net_run``: its network without projections leaving gamma populations (the
     merge schedules those spikes, from ``net_emit``); ``st``, ``q``, ``ph``, ``rec``:
     its state, queue, prediction heap and recorder; ``bufs``: every thread's
-    counters and spike buffer (partition.ThreadBuffers; ``st`` holds row i of
-    them); ``main``: the state whose spike buffer and counters take the merged
+    counters, spike buffer and tick counts (partition.ThreadBuffers; ``st`` holds
+    row i of them); ``main``: the state whose spike buffer and counters take the merged
     spikes; ``sync``: the barrier's counters (sync.make_sync), the slot past
     them set to ask for a stop; ``board``: int64 (threads, BOARD_COLUMNS);
     ``wend``: float64 (threads,), where each thread's window ends.
+
+    Where the thread's time goes is added to ``bufs.ticks[i]`` (engine/ticks.py): in
+    its windows' event loops, at the barriers, and in all.
     """
+    start = cycle_count()
+    status = _run_windows(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, wend,
+                          window, t_end, t_stop, max_steps, max_spikes, max_events, max_out)
+    bufs.ticks[i, TK_TOTAL] += cycle_count() - start
+    return status
+
+
+@inline_kernel
+def _wait(bufs, sync, i, T):
+    """barrier(sync, i, T), its wait added to bufs.ticks[i, TK_WAIT]."""
+    start = cycle_count()
+    barrier(sync, i, T)
+    bufs.ticks[i, TK_WAIT] += cycle_count() - start
+
+
+@inline_kernel          # one call site: run_thread
+def _run_windows(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, wend, window,
+                 t_end, t_stop, max_steps, max_spikes, max_events, max_out):
+    """run_thread's loop over windows (the same arguments); returns its status."""
     T = bufs.ctr.shape[0]
     while True:
         t_win = min(wend[i], t_stop)
         if t_win - st.pend_ref[0] > st.pend_ref[1]:
             # at the window's start, so that no thread moves it within a window
             rebase_pending(net_run, st, max(st.pend_ref[0], t_win - window))
+        start = cycle_count()
         board[i, B_RUN] = run_events(net_run, st, q, ph, rec, None, t_end, t_win, max_steps,
                                      max_spikes, max_events, max_out)
+        bufs.ticks[i, TK_BUSY] += cycle_count() - start
         if i == 0:
             board[0, B_STOP] = atomic_load(sync, T * SYNC_STRIDE)
-        barrier(sync, i, T)
+        _wait(bufs, sync, i, T)
         # every thread's run of the window is done: read the board and the counters
         for j in range(T):
             if board[j, B_RUN] != ST_DONE:
@@ -90,7 +115,7 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
         main_full = base + n_new > main.spk_t.shape[0]
         room = queue_free(q) >= n_new * max_out + max_out + 2
         board[i, B_MERGE] = ST_DONE if room else ST_QUEUE_FULL
-        barrier(sync, i, T)
+        _wait(bufs, sync, i, T)
         for j in range(T):
             if board[j, B_MERGE] != ST_DONE:
                 return board[i, B_MERGE] if board[i, B_MERGE] != ST_DONE else ST_WAIT
@@ -100,7 +125,7 @@ def run_thread(i, net_run, net_emit, st, q, ph, rec, main, bufs, sync, board, we
             _merge_spikes(bufs, board, main, base, n_new)
             main.ctr[C_SPIKES_BUFFERED] = base + n_new
             main.now[0] = t_win
-        barrier(sync, i, T)
+        _wait(bufs, sync, i, T)
         # the merge is done: the threads' buffers are free, main's holds the spikes
         st.ctr[C_SPIKES_BUFFERED] = 0
         first_node = net_emit.node_pop.shape[0] - net_emit.nrn_K.shape[0]

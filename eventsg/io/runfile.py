@@ -155,7 +155,7 @@ def _write_everything_else(f, result, net, config, duration, options):
     _write_states(f.create_group("states"), result)
     stats = f.create_group("stats")
     for key, value in dataclasses.asdict(result.stats).items():
-        if value is not None:
+        if value is not None and value != ():
             stats.attrs[key] = value
     run = f.create_group("run")
     run.attrs["status"] = result.status
@@ -278,14 +278,21 @@ def load_config_text(path):
         return as_text(value)
 
 
+def _attr_value(value):
+    """A stats attribute as RunStats holds it: a number or text, or a tuple of floats
+    (thread_busy, thread_wait)."""
+    if getattr(value, "ndim", 0) == 1:
+        return tuple(float(x) for x in value)
+    return value.item() if hasattr(value, "item") else value
+
+
 def load_result(path):
     """A SimulationResult read from a run file: states and stats now, spikes when asked for."""
     with _open_run(path) as f:
         layout = _read_layout(f["run"])
         run = f["run"]
         fields = {fd.name for fd in dataclasses.fields(RunStats)}
-        stats = {k: (v.item() if hasattr(v, "item") else v) for k, v in f["stats"].attrs.items()
-                 if k in fields}
+        stats = {k: _attr_value(v) for k, v in f["stats"].attrs.items() if k in fields}
         stats.setdefault("dt_ms", None)
         stats = RunStats(**{k: (str(v) if isinstance(v, (str, bytes)) else v)
                             for k, v in stats.items()})
