@@ -59,6 +59,15 @@ class RunStats:
         """Synaptic events delivered per second of kernel wall time."""
         return self.synaptic_events / self.wall_s if self.wall_s > 0 else float("inf")
 
+    def thread_summary(self):
+        """One line on where the threads' time went ("" on one thread)."""
+        if not self.thread_busy:
+            return ""
+        busy = " / ".join(f"{100 * x:.0f} %" for x in self.thread_busy)
+        wait = " / ".join(f"{100 * x:.0f} %" for x in self.thread_wait)
+        return (f"{len(self.thread_busy)} threads: in their event loops {busy} of their time, "
+                f"waiting for each other {wait}")
+
     def as_dict(self):
         d = dict(self.__dict__)
         d["synaptic_events_per_s"] = self.synaptic_events_per_s

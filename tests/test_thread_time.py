@@ -7,7 +7,7 @@ from numba import njit
 import eventsg as esg
 from eventsg.engine.partition import make_buffers, thread_shares
 from eventsg.engine.ticks import TK_BUSY, TK_TOTAL, TK_WAIT, cycle_count
-from eventsg.io import load_result, save_run
+from eventsg.io import describe_run, load_result, save_run
 
 
 @njit(cache=False)
@@ -82,3 +82,11 @@ def test_shares_survive_a_run_file(tmp_path):
     back = load_result(tmp_path / "run.h5")
     assert back.stats == res.stats
     assert isinstance(back.stats.thread_busy, tuple)
+    if res.stats.thread_busy:
+        line = res.stats.thread_summary()
+        assert line.startswith("2 threads: in their event loops ") and line.count("%") == 4
+        assert line in describe_run(tmp_path / "run.h5")
+
+
+def test_one_thread_has_no_thread_summary():
+    assert lopsided_network().run(5.0).stats.thread_summary() == ""

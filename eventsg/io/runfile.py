@@ -332,6 +332,8 @@ def describe_run(path):
              f"input events: {s.input_events}, kernel time {s.wall_s:.3f} s",
              f"  config stored: {'yes' if has_config else 'no'}",
              "  populations:"]
+    if s.thread_summary():
+        lines.insert(4, "  " + s.thread_summary())
     for name, kind, n, K in zip(res._layout.names, res._layout.kinds, res._layout.sizes,
                                 res._layout.K):
         if kind != "gamma":
