@@ -170,16 +170,25 @@ def brian2_cost_rows(out):
     return result
 
 
+def _waiting(row):
+    """'; waiting ..' from a threads.csv row's barrier share ('' where it has none)."""
+    value = row.get("barrier_share", "")
+    if value in ("", "nan"):
+        return ""
+    return f"; the threads waited {100 * float(value):.1f} % of their time for each other"
+
+
 def threads_rows(out):
-    """The engine on several threads (reference): speed-up over one, same spikes."""
+    """The engine on several threads (reference): speed-up over one, same spikes, and
+    how long the threads waited for each other."""
     rows = read_csv(out / "engine" / "threads.csv")
     if rows is None:
         return []
     return [_row(f"engine on {r['threads']} threads (reference)", "report",
                  f"{_num(r, 'speedup_over_1'):.2f}x one thread; "
                  f"{_num(r, 'median_syn_events_per_s') / 1e6:.2f} M/s; same spikes: "
-                 f"{r['same_spikes']} (times within {_num(r, 'max_time_diff_ms'):.2g} ms)",
-                 "-", "engine/threads.csv")
+                 f"{r['same_spikes']} (times within {_num(r, 'max_time_diff_ms'):.2g} ms)"
+                 + _waiting(r), "-", "engine/threads.csv")
             for r in rows if int(r["threads"]) > 1]
 
 
