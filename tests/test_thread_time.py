@@ -56,8 +56,10 @@ def test_the_thread_without_work_waits_for_the_one_with_it():
     assert len(busy) == len(wait) == 2
     for b, w in zip(busy, wait):
         assert 0.0 <= b <= 1.0 and 0.0 <= w <= 1.0 and b + w <= 1.0 + 1e-12
-    assert busy[0] > 0.5 and busy[0] > 2.0 * busy[1]
-    assert wait[1] > 0.5 and wait[1] > 2.0 * wait[0]
+    # (comparisons only: with other programs on the cores, a thread that loses its core
+    # waits too, and its partner at the barriers for it)
+    assert busy[0] > 4.0 * busy[1]
+    assert wait[1] > 4.0 * busy[1] and wait[1] > wait[0]
 
 
 def test_one_thread_reports_no_shares():
