@@ -37,8 +37,9 @@ def _print_summary(res):
     print(f"kernel time {s.wall_s:.3f} s: {s.events / max(s.wall_s, 1e-12) / 1e6:.2f} M events/s, "
           f"{s.synaptic_events_per_s / 1e6:.2f} M synaptic events/s "
           f"(+ {s.jit_s:.1f} s to load or compile the kernels)")
-    if s.thread_summary():
-        print(s.thread_summary())
+    threads_line = s.thread_summary()
+    if threads_line:
+        print(threads_line)
 
 
 def _demo(args):

@@ -105,7 +105,7 @@ def threads_table(args, net, serial, counts, median_wall, best_wall):
     rows = [{"threads": 1, "runs": args.repeats, "median_wall_s": median_wall,
              "best_wall_s": best_wall,
              "median_syn_events_per_s": serial.stats.synaptic_events / median_wall,
-             "speedup_over_1": 1.0, "busy_share": 1.0, "barrier_share": 0.0,
+             "speedup_over_1": 1.0, "busy_share": "-", "barrier_share": "-",
              "same_spikes": "-", "max_time_diff_ms": 0.0}]
     for n in counts:
         net.run(duration=50.0, threads=n)                   # compile or load run_thread

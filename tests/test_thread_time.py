@@ -2,6 +2,7 @@
 its event loops and at the barriers (RunStats.thread_busy, thread_wait), and their
 trip through a run file."""
 import numpy as np
+import pytest
 from numba import njit
 
 import eventsg as esg
@@ -22,8 +23,8 @@ def _ticks_around_work(n):
 def test_cycle_counter_advances_with_work():
     _ticks_around_work(10)
     start, end, _ = _ticks_around_work(2_000_000)
-    if start == 0 and end == 0:         # a target without a counter reports 0
-        return
+    if start == 0 and end == 0:
+        pytest.skip("this target has no cycle counter (it reads 0)")
     assert end - start > 1_000_000      # 2e6 dependent square roots: millions of cycles
 
 
@@ -50,8 +51,8 @@ def test_the_thread_without_work_waits_for_the_one_with_it():
     net.run(20.0, threads=2)
     s = net.run(400.0, threads=2).stats
     assert s.spikes > 1000
-    if s.thread_busy == ():             # no cycle counter here
-        return
+    if s.thread_busy == ():
+        pytest.skip("this target has no cycle counter: no shares to check")
     busy, wait = s.thread_busy, s.thread_wait
     assert len(busy) == len(wait) == 2
     for b, w in zip(busy, wait):

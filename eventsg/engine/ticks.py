@@ -4,7 +4,7 @@ and the columns of each thread's row of tick counts (partition.ThreadBuffers.tic
 ``cycle_count`` is LLVM's ``readcyclecounter``: the time-stamp counter on x86-64 (a
 constant rate on current processors, whatever the core's clock), the virtual counter
 on AArch64, and 0 where the target has none. Only ratios of counts are reported
-(simulate.thread_shares), so its rate never needs to be known.
+(partition.thread_shares), so its rate never needs to be known.
 """
 import llvmlite.ir as llvm_ir
 from numba import types

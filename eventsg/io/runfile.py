@@ -329,11 +329,10 @@ def describe_run(path):
              f"  engine: {s.engine}" + (f", dt = {s.dt_ms} ms" if s.dt_ms else "")
              + f"; duration {s.duration_ms} ms (reached {res.t_reached} ms); network seed {seed}",
              f"  events: {s.events}, synaptic events: {s.synaptic_events}, "
-             f"input events: {s.input_events}, kernel time {s.wall_s:.3f} s",
-             f"  config stored: {'yes' if has_config else 'no'}",
-             "  populations:"]
-    if s.thread_summary():
-        lines.insert(4, "  " + s.thread_summary())
+             f"input events: {s.input_events}, kernel time {s.wall_s:.3f} s"]
+    if s.thread_busy:
+        lines.append("  " + s.thread_summary())
+    lines += [f"  config stored: {'yes' if has_config else 'no'}", "  populations:"]
     for name, kind, n, K in zip(res._layout.names, res._layout.kinds, res._layout.sizes,
                                 res._layout.K):
         if kind != "gamma":
