@@ -18,6 +18,10 @@ Numba checks a cached kernel only against the file that defines it, not against
 the kernels it calls from other files, so after an edit (or an upgrade) a loop
 could run with a stale copy of a changed helper. ``guard_cache`` keys the whole
 cache on a hash of every kernel source and clears it when that hash changes.
+
+Importing this module also has Numba's inliner copy a callee's IR in one pass
+instead of once per block (inline_copy.py): the same code, compiled in about two
+thirds of the time.
 """
 import hashlib
 from pathlib import Path
@@ -26,6 +30,8 @@ from numba import njit
 from numba.core import config
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import CPUDispatcher
+
+from .inline_copy import install as install_inline_copy
 
 KERNEL_DIRS = ("engine", "compile")
 """Folders of the package whose modules hold Numba kernels."""
@@ -68,6 +74,8 @@ def guard_cache():
 
 
 guard_cache()
+install_inline_copy()
+
 
 class KernelDispatcher(CPUDispatcher):
     """Numba's CPU dispatcher, compiling without the loop vectorizer (module docstring).
