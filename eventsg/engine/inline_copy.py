@@ -14,7 +14,8 @@ of the time.
 consecutive blocks of one scope with one memo, so they share one copy of the scope,
 as the original blocks share theirs: B + V. A block that belongs to another scope,
 or that the current memo has copied already (the same IR copied again), starts a new
-memo, so two copies never share an object. Only that module's name for ``copy`` is
+memo, so two copies never share an object. Numba compiles under one global lock, so
+one memo at a time serves every thread. Only that module's name for ``copy`` is
 replaced; the ``copy`` module and the rest of Numba are untouched.
 
 Effect: the same IR up to object identity, so the same machine code and results
