@@ -105,6 +105,18 @@ def test_installed_on_import_and_inlined_code_computes_the_same(monkeypatch):
     assert inline_closurecall.copy is not copy
     assert inline_closurecall.copy.deepcopy is block_deepcopy
     assert inline_closurecall.copy.copy is copy.copy
+
+    def outer(x, n):
+        return helper(x, n) + 2.0 * helper(-x, n + 1)
+
+    cases = [(x, n) for x in (-3.0, 0.5, 7.0) for n in (0, 4, 9)]
+    inline_copy.uninstall()
+    try:
+        assert inline_closurecall.copy is copy          # Numba's own copy, block by block
+        helper = njit(inline="always")(_branchy)
+        per_block = [njit(outer)(x, n) for x, n in cases]
+    finally:
+        assert inline_copy.install()
     copies = []
 
     def counted(x, memo=None):
@@ -112,26 +124,13 @@ def test_installed_on_import_and_inlined_code_computes_the_same(monkeypatch):
         return block_deepcopy(x, memo)
 
     monkeypatch.setattr(inline_closurecall.copy, "deepcopy", counted)
-
-    def outer(x, n):
-        return helper(x, n) + 2.0 * helper(-x, n + 1)
-
-    results = {}
-    for name in ("one pass", "per block"):
-        if name == "per block":
-            inline_copy.uninstall()
-        try:
-            helper = njit(inline="always")(_branchy)
-            results[name] = [njit(outer)(x, n) for x in (-3.0, 0.5, 7.0) for n in (0, 4, 9)]
-        finally:
-            inline_copy.install()
-            monkeypatch.setattr(inline_closurecall.copy, "deepcopy", counted)
-        if name == "one pass":
-            assert ir.Block in copies        # the inliner went through block_deepcopy
+    helper = njit(inline="always")(_branchy)
+    one_pass = [njit(outer)(x, n) for x, n in cases]
+    assert ir.Block in copies            # the inliner went through block_deepcopy
     helper = _branchy
-    expected = [outer(x, n) for x in (-3.0, 0.5, 7.0) for n in (0, 4, 9)]
-    assert results["one pass"] == expected
-    assert results["per block"] == expected
+    expected = [outer(x, n) for x, n in cases]
+    assert one_pass == expected
+    assert per_block == expected
 
 
 def test_install_is_idempotent_and_uninstall_restores():

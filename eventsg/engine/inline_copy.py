@@ -56,19 +56,21 @@ def _copy_module():
     return module
 
 
+_COPY = _copy_module()
+"""The ``copy`` module that install hands the inliner."""
+
+
 def installed():
     """Whether Numba's inliner copies with block_deepcopy."""
-    return _inliner is not None and getattr(_inliner, "copy", None) is not copy \
-        and getattr(getattr(_inliner, "copy", None), "deepcopy", None) is block_deepcopy
+    return _inliner is not None and getattr(_inliner, "copy", None) is _COPY
 
 
 def install():
     """Have Numba's inliner copy IR with block_deepcopy. Returns whether it does: False
     where this Numba's inliner has no module-level ``copy`` to replace."""
-    if _inliner is None or getattr(_inliner, "copy", None) is not copy:
-        return installed()
-    _inliner.copy = _copy_module()
-    return True
+    if _inliner is not None and getattr(_inliner, "copy", None) is copy:
+        _inliner.copy = _COPY
+    return installed()
 
 
 def uninstall():
