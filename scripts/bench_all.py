@@ -42,7 +42,8 @@ QUICK = {
                "--compare-targets", "", "--repeats", "2", "--brian2-repeats", "1"],
     "nest": ["--duration", "300"],
     "scaling": ["--sizes", "1000,10000", "--ks", "2,4", "--repeats", "1",
-                "--events", "1e6", "--silent", "100,10000", "--linear", "125,250,500"],
+                "--events", "1e6", "--silent", "100,10000", "--linear", "125,250,500",
+                "--linear-repeats", "2"],
     "resolution": ["--duration", "100", "--dts", "0.1,0.01"],
     "training": ["--quick"],
 }

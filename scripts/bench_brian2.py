@@ -23,7 +23,8 @@ Tables (printed, and written as CSV to --out):
 * brian2_targets.csv: Brian2's code-generation targets at the largest dt;
 * brian2_cost.csv: how each side's run time grows when the simulated duration
   doubles at equal activity, and when the activity halves: the input rate halved,
-  and the input rate at which the synaptic events halve (found by bisection);
+  and the input rate at which the synaptic events halve (found by bisection); our
+  four runs timed in --repeats interleaved rounds of their own;
 * brian2_activity.csv: the same network with the input rate at each of
   --activity-rates: synaptic events, each side's run time at the largest dt and
   at the equal-accuracy dt, Brian2's median spike-time error there, and the
@@ -282,12 +283,14 @@ def cost_table(args, peer, cost_dts):
     rate0 = peer.base_rate
     base_events = peer.eventsg(rate0, args.duration)[1].stats.synaptic_events
     half_rate = half_events_rate(peer, rate0, args.duration, base_events)
+    cases = (("base", rate0, args.duration),
+             ("duration x2", rate0, 2 * args.duration),
+             ("input rate / 2", rate0 / 2, args.duration),
+             ("synaptic events / 2", half_rate, args.duration))
+    ours = interleaved_event_runs([(peer.network(rate)[0], dur) for _, rate, dur in cases],
+                                  args.repeats)
     crows = []
-    for label, rate, dur in (("base", rate0, args.duration),
-                             ("duration x2", rate0, 2 * args.duration),
-                             ("input rate / 2", rate0 / 2, args.duration),
-                             ("synaptic events / 2", half_rate, args.duration)):
-        w2, r2 = peer.eventsg(rate, dur)
+    for (label, rate, dur), (w2, r2) in zip(cases, ours):
         row = dict(case=label, duration_ms=dur, input_hz=round(rate, 4),
                    synaptic_events=r2.stats.synaptic_events, spikes=r2.stats.spikes,
                    eventsg_s=w2)
@@ -303,6 +306,24 @@ def cost_table(args, peer, cost_dts):
                          "cost growth (rel = relative to base): the duration doubled at equal "
                          "activity; the input rate halved; the input rate at which the synaptic "
                          "events halve", crows)
+
+
+def interleaved_event_runs(cases, repeats):
+    """[(median kernel wall s, last result)] of the event-driven engine for each
+    (network, duration) of ``cases``, timed in ``repeats`` rounds that each run every
+    case once (the order reversed every other round), so that the ratios between the
+    cases compare runs of the same minutes on a shared machine."""
+    walls = [[] for _ in cases]
+    last = [None] * len(cases)
+    for net, _ in cases:
+        net.run(duration=WARM_UP_MS)
+    order = list(range(len(cases)))
+    for i in range(max(repeats, 1)):
+        for k in (order if i % 2 == 0 else order[::-1]):
+            net, duration = cases[k]
+            last[k] = net.run(duration=duration)
+            walls[k].append(last[k].stats.wall_s)
+    return [(statistics.median(w), res) for w, res in zip(walls, last)]
 
 
 def half_events_rate(peer, rate0, duration, base_events, steps=12):

@@ -14,7 +14,11 @@ Tables (printed, CSV in --out) and plots (PNG):
 * silent.csv: kernel time of a network with no input against the duration
   (should be flat);
 * linear.csv: kernel time against the number of synaptic events (duration
-  varied at equal activity; the cost per event should be constant).
+  varied at equal activity; the cost per event should be constant), the median
+  of --linear-repeats rounds.
+The silent and linear tables time their durations in rounds that run each
+duration once (interleaved_runs), so that load from other tenants of a shared
+machine does not fall on one duration's runs alone.
 Each size and K runs in a fresh process, so that its peak resident memory
 (ru_maxrss) is its own; "traced" is the peak of Python/numpy allocations during
 Network.run (tracemalloc), less the returned spikes. Run times are the median
@@ -46,6 +50,20 @@ def timed_runs(net, duration, repeats, threads=1):
         stats = net.run(duration=duration, **options).stats
         walls.append(stats.wall_s)
     return statistics.median(walls), min(walls), stats
+
+
+def interleaved_runs(net, durations, repeats):
+    """{duration: (median, best kernel wall s, last run's stats)} of ``repeats`` rounds
+    that each run every duration once, in turn (the order reversed every other round):
+    a spell of load on a shared machine then falls on every duration alike, where
+    back-to-back runs of one duration would put it on that duration alone."""
+    walls = {d: [] for d in durations}
+    stats = {}
+    for i in range(max(repeats, 1)):
+        for d in (durations if i % 2 == 0 else durations[::-1]):
+            stats[d] = net.run(duration=d).stats
+            walls[d].append(stats[d].wall_s)
+    return {d: (statistics.median(walls[d]), min(walls[d]), stats[d]) for d in durations}
 
 
 def worker(n, K, duration, rate, repeats, threads=1):
@@ -128,6 +146,8 @@ def main(argv=None):
     parser.add_argument("--linear", default="125,250,500,1000,2000", help="durations, ms")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed runs per configuration (median and best reported)")
+    parser.add_argument("--linear-repeats", type=int, default=7,
+                        help="rounds of the linear table (each runs every duration once)")
     parser.add_argument("--out", default="bench-results")
     parser.add_argument("--threads", type=int, default=2,
                         help="also run the size table on this many threads (1: not)")
@@ -158,8 +178,8 @@ def main(argv=None):
     silent, _ = two_layer_network(rate_hz=0.0)
     silent.run(duration=10.0)
     srows = []
-    for d in (float(x) for x in args.silent.split(",")):
-        wall, best, s = timed_runs(silent, d, args.repeats)
+    durations = [float(x) for x in args.silent.split(",")]
+    for d, (wall, best, s) in interleaved_runs(silent, durations, args.repeats).items():
         srows.append(dict(duration_ms=d, events=s.events, synaptic_events=s.synaptic_events,
                           wall_s=wall, best_wall_s=best))
     report.table_and_csv(out, "silent.csv", "silent network (no input): kernel time against "
@@ -168,8 +188,8 @@ def main(argv=None):
     net, _ = two_layer_network()
     net.run(duration=10.0)
     lrows = []
-    for d in (float(x) for x in args.linear.split(",")):
-        wall, best, s = timed_runs(net, d, args.repeats)
+    durations = [float(x) for x in args.linear.split(",")]
+    for d, (wall, best, s) in interleaved_runs(net, durations, args.linear_repeats).items():
         lrows.append(dict(duration_ms=d, synaptic_events=s.synaptic_events, wall_s=wall,
                           best_wall_s=best, ns_per_event=1e9 * wall / s.synaptic_events))
     report.table_and_csv(out, "linear.csv", "cost against the number of events (benchmark "
