@@ -88,3 +88,30 @@ def test_our_runs_pool_every_series_after_an_untimed_warm_up():
                          (bench_brian2.WARM_UP_MS, 2), (1000.0, 2), (1000.0, 2)]
     assert ours.walls == {1: [0.40, 0.30, 0.50], 2: [0.90, 0.10, 0.20]}
     assert ours.medians() == {1: 0.40, 2: 0.20}
+
+
+def test_cost_cases_run_in_interleaved_rounds_after_a_warm_up():
+    a, b = _TimedNet([0.10, 0.30, 0.12]), _TimedNet([0.20, 0.21, 0.50])
+    out = bench_brian2.interleaved_event_runs([(a, 100.0), (b, 200.0)], 3)
+    # each case warmed up once, then rounds a b, b a, a b
+    assert a.calls == [(bench_brian2.WARM_UP_MS, 1)] + [(100.0, 1)] * 3
+    assert b.calls == [(bench_brian2.WARM_UP_MS, 1)] + [(200.0, 1)] * 3
+    assert [w for w, _ in out] == [0.12, 0.21]
+    assert out[1][1].stats.wall_s == 0.50           # the last run's result
+
+
+def test_cost_cases_alternate_their_order():
+    order = []
+
+    class _Logged(_TimedNet):
+        def __init__(self, name):
+            super().__init__([1.0] * 4)
+            self.name = name
+
+        def run(self, duration, threads=1):
+            if duration != bench_brian2.WARM_UP_MS:
+                order.append(self.name)
+            return super().run(duration, threads)
+
+    bench_brian2.interleaved_event_runs([(_Logged("a"), 1.0), (_Logged("b"), 1.0)], 4)
+    assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]

@@ -33,6 +33,27 @@ def test_timed_runs_reports_median_and_best():
     assert (wall, best, stats.wall_s) == (0.5, 0.2, 0.9)
 
 
+class _LoggedNet:
+    """Returns wall time ``duration / 1000`` plus the round's offset, and logs the order."""
+
+    def __init__(self):
+        self.order = []
+
+    def run(self, duration):
+        self.order.append(duration)
+        return _Result(duration / 1000.0 + 0.01 * (len(self.order) - 1))
+
+
+def test_interleaved_runs_run_every_duration_once_a_round_in_alternating_order():
+    net = _LoggedNet()
+    out = bench_scaling.interleaved_runs(net, [10.0, 20.0, 30.0], 3)
+    assert net.order == [10.0, 20.0, 30.0, 30.0, 20.0, 10.0, 10.0, 20.0, 30.0]
+    # 10 ms ran as calls 0, 5, 6: walls 0.01 + (0, 0.05, 0.06)
+    wall, best, stats = out[10.0]
+    assert (round(wall, 12), round(best, 12), round(stats.wall_s, 12)) == (0.06, 0.01, 0.07)
+    assert list(out) == [10.0, 20.0, 30.0]
+
+
 def _rows(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
