@@ -58,7 +58,7 @@ FIT_STREAK = 1
 to _fit_run. It was 4 while _fit_run was a real call, whose cost made entering it
 early slower where inputs that do not fit are common (a large network's onset); LLVM
 now inlines it, and since it reads no per-neuron bounds, 1 measured faster on the
-benchmark network and at 1e5 neurons (BENCHMARKS.md, eleventh round)."""
+benchmark network and at 1e5 neurons (docs/performance-log.md, eleventh round)."""
 
 
 @inline_kernel
@@ -215,7 +215,7 @@ def _fit_run(target, weight, k, end, amp, bound_up, bound_down, lazy, absorbed, 
     slow path: each input reads and writes one row of ``lazy`` (one cache line) and
     two flags. Without the loop vectorizer it is small enough that LLVM inlines it
     into the delivery loop; kept out of line (LLVM's noinline) the benchmark network
-    ran slower (BENCHMARKS.md, ninth round).
+    ran slower (docs/performance-log.md, ninth round).
     """
     while k < end:
         if k + PREFETCH_AHEAD < end:

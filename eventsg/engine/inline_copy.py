@@ -20,7 +20,7 @@ replaced; the ``copy`` module and the rest of Numba are untouched.
 
 Effect: the same IR up to object identity, so the same machine code and results
 (tests/test_inline_copy.py); the kernels' cold compile took about a third less
-(BENCHMARKS.md).
+(docs/performance-log.md, "Compile time, again").
 """
 import copy
 import types
