@@ -12,7 +12,7 @@ Tables (printed, CSV in --out) and plots (PNG):
   (``*_threads`` columns, and their speed-up over one thread);
 * scaling_k.csv / .png: the same as K goes 1, 2, 4, 8, 16 at N = 2000;
 * silent.csv: kernel time of a network with no input against the duration
-  (should be flat);
+  (should be flat), the median of at least 7 rounds;
 * linear.csv: kernel time against the number of synaptic events (duration
   varied at equal activity; the cost per event should be constant), the median
   of --linear-repeats rounds.
@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import report          # noqa: E402
 
 EVENTS_PER_NEURON_MS = 2.4        # synaptic events per gamma neuron per ms (benchmark network)
+SILENT_ROUNDS = 7                 # least rounds of the silent table
 
 
 def timed_runs(net, duration, repeats, threads=1):
@@ -179,7 +180,10 @@ def main(argv=None):
     silent.run(duration=10.0)
     srows = []
     durations = [float(x) for x in args.silent.split(",")]
-    for d, (wall, best, s) in interleaved_runs(silent, durations, args.repeats).items():
+    # (a silent run takes about a millisecond: at least SILENT_ROUNDS rounds, whatever
+    # --repeats says, so that one disturbed run does not decide the table)
+    rounds = max(args.repeats, SILENT_ROUNDS)
+    for d, (wall, best, s) in interleaved_runs(silent, durations, rounds).items():
         srows.append(dict(duration_ms=d, events=s.events, synaptic_events=s.synaptic_events,
                           wall_s=wall, best_wall_s=best))
     report.table_and_csv(out, "silent.csv", "silent network (no input): kernel time against "
