@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import report                                          # noqa: E402
 from peers.brian2_gamma import brian2_status, run_brian2           # noqa: E402
+from peers.rounds import interleaved_rounds                        # noqa: E402
 from peers.spike_match import concat_populations, match            # noqa: E402
 
 from eventsg.examples import two_layer_network                     # noqa: E402
@@ -313,17 +314,9 @@ def interleaved_event_runs(cases, repeats):
     (network, duration) of ``cases``, timed in ``repeats`` rounds that each run every
     case once (the order reversed every other round), so that the ratios between the
     cases compare runs of the same minutes on a shared machine."""
-    walls = [[] for _ in cases]
-    last = [None] * len(cases)
     for net, _ in cases:
         net.run(duration=WARM_UP_MS)
-    order = list(range(len(cases)))
-    for i in range(max(repeats, 1)):
-        for k in (order if i % 2 == 0 else order[::-1]):
-            net, duration = cases[k]
-            last[k] = net.run(duration=duration)
-            walls[k].append(last[k].stats.wall_s)
-    return [(statistics.median(w), res) for w, res in zip(walls, last)]
+    return [(statistics.median(w), res) for w, res in interleaved_rounds(cases, repeats)]
 
 
 def half_events_rate(peer, rate0, duration, base_events, steps=12):

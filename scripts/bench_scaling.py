@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import report          # noqa: E402
+from peers.rounds import interleaved_rounds  # noqa: E402
 
 EVENTS_PER_NEURON_MS = 2.4        # synaptic events per gamma neuron per ms (benchmark network)
 SILENT_ROUNDS = 7                 # least rounds of the silent table
@@ -58,13 +59,9 @@ def interleaved_runs(net, durations, repeats):
     that each run every duration once, in turn (the order reversed every other round):
     a spell of load on a shared machine then falls on every duration alike, where
     back-to-back runs of one duration would put it on that duration alone."""
-    walls = {d: [] for d in durations}
-    stats = {}
-    for i in range(max(repeats, 1)):
-        for d in (durations if i % 2 == 0 else durations[::-1]):
-            stats[d] = net.run(duration=d).stats
-            walls[d].append(stats[d].wall_s)
-    return {d: (statistics.median(walls[d]), min(walls[d]), stats[d]) for d in durations}
+    runs = interleaved_rounds([(net, d) for d in durations], repeats)
+    return {d: (statistics.median(walls), min(walls), last.stats)
+            for d, (walls, last) in zip(durations, runs)}
 
 
 def worker(n, K, duration, rate, repeats, threads=1):
