@@ -49,10 +49,10 @@ class RunStats:
     wall_s: float                # kernel time, s (without jit_s)
     unchecked_inputs: int = 0    # synaptic events that fit in a silent target's margins
     #                              (applied, or kept pending, without a check or search)
-    thread_busy: tuple = ()      # threads > 1: per thread, the share of the run's time in
-    #                              its event loop (the rest: waiting, scheduling spikes, done)
-    thread_wait: tuple = ()      # ... and the share spent waiting for the threads that feed
-    #                              it (() on one thread, or without a cycle counter)
+    thread_busy: tuple = ()      # threads > 1: per thread, the share of its time in its
+    #                              windows' event loops (the rest: barriers, merging spikes)
+    thread_wait: tuple = ()      # ... and the share spent waiting at the barriers for the
+    #                              others (() on one thread, or without a cycle counter)
 
     @property
     def synaptic_events_per_s(self):
@@ -65,7 +65,7 @@ class RunStats:
             return ""
         busy = " / ".join(f"{100 * x:.0f} %" for x in self.thread_busy)
         wait = " / ".join(f"{100 * x:.0f} %" for x in self.thread_wait)
-        return (f"{len(self.thread_busy)} threads: in their event loops {busy} of the run, "
+        return (f"{len(self.thread_busy)} threads: in their event loops {busy} of their time, "
                 f"waiting for each other {wait}")
 
     def as_dict(self):

@@ -12,14 +12,13 @@ from . import interrupt
 from .compile import compile_network
 from .engine.clock_loop import run_clock, step_propagators
 from .engine.event_loop import run_events
-from .engine.partition import (buffers_crowded, cursor_rows, gather_counters, gather_recorders,
-                               grow_buffers, make_buffers, neuron_owners, rebuffered,
-                               take_spikes, thread_networks, thread_recorders, thread_shares,
-                               thread_feeds, thread_state, window_length)
+from .engine.partition import (gather_counters, gather_recorders, grow_buffers, make_buffers,
+                               neuron_owners, rebuffered, thread_networks, thread_recorders,
+                               thread_shares, thread_state, unmerged_spikes, window_length)
 from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
-from .engine.sync import ABORT_SLOT, STOP_SLOT, SYNC_STRIDE, make_flags, make_progress
-from .engine.windows import ST_STOPPED, ST_WAIT, run_thread
+from .engine.sync import SYNC_STRIDE, make_sync
+from .engine.windows import BOARD_COLUMNS, ST_MAIN_FULL, ST_STOPPED, ST_WAIT, run_thread
 from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
                            C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, C_UNCHECKED, ST_BUFFER_FULL,
                            ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS,
@@ -94,9 +93,8 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     each of this many equal parts of ``duration`` at the most, merging consecutive
     parts while their kernel calls are short (``merged_chunks``).
     threads: event engine only; with more than 1, the neurons are shared out among
-    that many threads (whole populations where that shares them out evenly), which
-    run in windows of the smallest delay between gamma populations (it must be > 0),
-    each waiting only for the threads that feed it (engine/windows.py). The result is the
+    that many threads, which run apart for the smallest delay between gamma
+    populations at a time (engine/windows.py; it must be > 0). The result is the
     same to the last bit for any number of threads > 1; against ``threads=1`` only
     the order of deliveries that arrive at exactly the same time may differ.
     Raises SpecError for bad arguments, SimulationError when the state is not finite.
@@ -261,19 +259,15 @@ def _run_event(net, layout, state, recorder, duration, dt, flush, chunks, progre
 
 class ThreadPlan(NamedTuple):
     """What a run on several threads needs besides the network's own arrays."""
-    window: float         # ms a spike takes at least between gamma populations
-    nets: list            # per thread: (its network, the network it schedules spikes with)
+    window: float         # ms the threads run apart (smallest delay between gamma populations)
+    nets: list            # per thread: (its network, the network its merge emits with)
     bufs: object          # every thread's counters and spike buffer (partition.ThreadBuffers)
     sts: list             # per thread: its engine state
     qs: list              # per thread: its event queue
     phs: list             # per thread: its prediction heap
     parts: list           # per thread: (its recorder, the run recorder's columns it fills)
-    flags: np.ndarray     # stop and abort (sync.make_flags)
-    progress: np.ndarray  # float64: each thread's progress, ms (sync.make_progress) ...
-    published: np.ndarray  # int64: ... and how many spikes of its buffer it published
-    cursor: np.ndarray    # int64 (threads, >= threads): spikes each thread scheduled, per buffer
-    feeds: np.ndarray     # int64 (threads, threads): partition.thread_feeds
-    recorded: np.ndarray  # int64 (threads,): spikes of each buffer taken into the result
+    sync: np.ndarray      # the barrier's counters (sync.make_sync)
+    board: np.ndarray     # int64 (threads, BOARD_COLUMNS) (windows.py)
     wend: np.ndarray      # float64 (threads,): where each thread's window ends, ms
 
 
@@ -287,53 +281,44 @@ def thread_plan(net, layout, state, recorder, threads):
     owner = neuron_owners(layout, threads)
     queue_size, buffer_size = _thread_sizes(layout, owner, threads)
     bufs = make_buffers(threads, buffer_size)
-    progress, published = make_progress(threads)
     return ThreadPlan(
         window=window, nets=[thread_networks(net, layout, owner, i) for i in range(threads)],
         bufs=bufs, sts=[thread_state(net, state, bufs, i, owner) for i in range(threads)],
         qs=[make_queue(queue_size) for _ in range(threads)],
         phs=[make_prediction_heap(layout.n_neurons) for _ in range(threads)],
-        parts=thread_recorders(net, recorder, owner, threads), flags=make_flags(),
-        progress=progress, published=published,
-        cursor=cursor_rows(threads), feeds=thread_feeds(net, layout, owner, threads),
-        recorded=np.zeros(threads, np.int64),
-        wend=np.zeros(threads))
+        parts=thread_recorders(net, recorder, owner, threads), sync=make_sync(threads),
+        board=np.zeros((threads, BOARD_COLUMNS), np.int64), wend=np.full(threads, window))
 
 
 def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, progress,
                  max_spikes, max_events, max_steps, plan, warm=False):
     """_run_event on the threads of ``plan`` (thread_plan; engine/windows.py), the
-    calling thread keeping the progress bar and the interrupts, and taking the spikes
-    into the result between the threads' runs."""
+    calling thread keeping the progress bar and the interrupts."""
     threads = len(plan.sts)
-    nets, parts, flags = plan.nets, plan.parts, plan.flags
+    window, nets, parts, sync, board, wend = (plan.window, plan.nets, plan.parts, plan.sync,
+                                              plan.board, plan.wend)
     bufs, sts, qs, phs = plan.bufs, list(plan.sts), list(plan.qs), plan.phs
 
     def args(i):
-        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], bufs, flags,
-                plan.progress, plan.published, plan.cursor, plan.feeds, plan.wend,
-                plan.window, duration,
-                duration, max_steps, max_spikes, max_events, layout.max_out)
-
-    def take(t_upto):
-        _keep_spikes(state, take_spikes(bufs, plan.published, plan.cursor, plan.feeds,
-                                        plan.recorded, t_upto), flush)
+        return (i, nets[i][0], nets[i][1], sts[i], qs[i], phs[i], parts[i][0], state, bufs, sync,
+                board, wend, window, duration, duration, max_steps, max_spikes, max_events,
+                layout.max_out)
     jit_s = 0.0 if warm else _jit_seconds(run_thread, *args(0))
     status = ST_DONE
     try:
         with _progress_bar(duration, progress, "eventsg run") as bar:
             while True:
-                flags[ABORT_SLOT] = 0
-                codes = _launch(run_thread, [args(i) for i in range(threads)], flags, bar, sts)
+                codes = _launch(run_thread, [args(i) for i in range(threads)], sync, bar, sts)
                 for i, code in enumerate(codes):
                     if code == ST_QUEUE_FULL:
                         qs[i] = grow_queue(qs[i])
-                take(float(plan.progress[::SYNC_STRIDE].min()))
-                if ST_BUFFER_FULL in codes and buffers_crowded(bufs):
+                if ST_BUFFER_FULL in codes:
                     bufs = grow_buffers(bufs)
                     sts = [rebuffered(st, bufs, i) for i, st in enumerate(sts)]
+                if ST_MAIN_FULL in codes:
+                    flush()
                 stops = [c for c in codes if c not in (ST_DONE, ST_WAIT, ST_QUEUE_FULL,
-                                                       ST_BUFFER_FULL)]
+                                                       ST_BUFFER_FULL, ST_MAIN_FULL)]
                 if stops:
                     status = stops[0]
                     break
@@ -343,7 +328,7 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
         gather_recorders(recorder, parts)
         gather_counters(state, bufs)
         state.now[0] = max(float(st.now[0]) for st in sts)
-    take(np.inf)            # a run stopped early keeps every spike it fired
+    _keep_unmerged(state, bufs, flush)
     if status == ST_STOPPED:
         raise KeyboardInterrupt
     if status != ST_DONE:
@@ -351,36 +336,30 @@ def _run_threads(net, layout, state, recorder, duration, dt, flush, chunks, prog
     return status, duration, jit_s
 
 
-def _keep_spikes(state, spikes, flush):
-    """The spikes (t, neuron, amplitude) into the main buffer after the ones in it,
-    flushing it whenever full."""
-    t, g, a = spikes
+def _keep_unmerged(state, bufs, flush):
+    """A run stopped within a window keeps that window's spikes: through the main
+    buffer, after the ones before them, in the merge's order."""
+    t, g, a = unmerged_spikes(bufs)
     room = state.spk_t.shape[0]
-    lo = 0
-    while lo < t.size:
-        k = int(state.ctr[C_SPIKES_BUFFERED])
-        if k == room:
-            flush()
-            k = 0
-        n = min(room - k, t.size - lo)
-        state.spk_t[k:k + n] = t[lo:lo + n]
-        state.spk_neuron[k:k + n] = g[lo:lo + n]
-        state.spk_amp[k:k + n] = a[lo:lo + n]
-        state.ctr[C_SPIKES_BUFFERED] = k + n
-        lo += n
+    for lo in range(0, t.size, room):
+        flush()
+        n = min(room, t.size - lo)
+        state.spk_t[:n] = t[lo:lo + n]
+        state.spk_neuron[:n] = g[lo:lo + n]
+        state.spk_amp[:n] = a[lo:lo + n]
+        state.ctr[C_SPIKES_BUFFERED] = n
 
 
 def _thread_sizes(layout, owner, threads):
-    """Initial capacity of each thread's queue and spike buffer (both grow when full; the
-    buffer holds a thread's spikes between the caller's takes, a whole call long)."""
+    """Initial capacity of each thread's queue and spike buffer (both grow when full)."""
     return (max(1024, 4 * layout.n_neurons // threads),
-            max(1 << 16, 2 * int(np.bincount(owner).max()) + 16))
+            max(1024, 2 * int(np.bincount(owner).max()) + 16))
 
 
-def _launch(kernel, arg_lists, flags, bar, sts, poll_s=0.1):
+def _launch(kernel, arg_lists, sync, bar, sts, poll_s=0.1):
     """Run ``kernel(*args)`` for each args in its own thread; the calling thread
-    updates the bar and, on Ctrl-C, asks the threads to stop (the flags' STOP_SLOT)
-    and re-raises once they have. Returns their statuses."""
+    updates the bar and, on Ctrl-C, asks the threads to stop (the slot past the
+    barrier's counters) and re-raises once they have. Returns their statuses."""
     codes = [None] * len(arg_lists)
     errors = []
 
@@ -401,7 +380,7 @@ def _launch(kernel, arg_lists, flags, bar, sts, poll_s=0.1):
             interrupt.check()
             bar.update(min(float(st.now[0]) for st in sts) - bar.n)
     except BaseException:
-        flags[STOP_SLOT] = 1
+        sync[len(arg_lists) * SYNC_STRIDE] = 1
         for w in workers:
             w.join()
         raise

@@ -172,8 +172,8 @@ def brian2_cost_rows(out):
 
 
 def _waiting(row):
-    """'; waiting ..' from a threads.csv row's wait share ('' where it has none)."""
-    value = row.get("wait_share", "")
+    """'; waiting ..' from a threads.csv row's barrier share ('' where it has none)."""
+    value = row.get("barrier_share", "")
     if value in ("", "nan"):
         return ""
     return f"; the threads waited {100 * float(value):.1f} % of their time for each other"

@@ -11,7 +11,7 @@ in their target's margins, at the cost of one in a network where every input
 fits, and the rest per crossing search); the same network on the
 fixed-step reference engine (the peer in this run) at dt = 0.1 and 0.01 ms and our
 speed-up over it; the same run on --threads threads (threads.csv: speed-up over
-one thread, the threads' shares of their time busy and waiting for each other, and
+one thread, the threads' shares of their time busy and waiting at the barriers, and
 whether the spikes are one thread's); the start-up time of a small run with a cold and with a warm
 Numba cache (fresh processes); and the peak memory of runs of T and 2T ms.
 """
@@ -105,7 +105,7 @@ def threads_table(args, net, serial, counts, median_wall, best_wall):
     rows = [{"threads": 1, "runs": args.repeats, "median_wall_s": median_wall,
              "best_wall_s": best_wall,
              "median_syn_events_per_s": serial.stats.synaptic_events / median_wall,
-             "speedup_over_1": 1.0, "busy_share": "-", "wait_share": "-",
+             "speedup_over_1": 1.0, "busy_share": "-", "barrier_share": "-",
              "same_spikes": "-", "max_time_diff_ms": 0.0}]
     for n in counts:
         net.run(duration=50.0, threads=n)                   # compile or load run_thread
@@ -113,7 +113,7 @@ def threads_table(args, net, serial, counts, median_wall, best_wall):
         for _ in range(args.repeats):
             res = net.run(duration=args.duration, threads=n)
             walls.append(res.stats.wall_s)
-            # (the threads' mean share of their time in their event loops / waiting for each other)
+            # (the threads' mean share of their time in their event loops / at the barriers)
             busy.append(statistics.fmean(res.stats.thread_busy or [math.nan]))
             waiting.append(statistics.fmean(res.stats.thread_wait or [math.nan]))
             ones.append(net.run(duration=args.duration).stats.wall_s)
@@ -129,11 +129,11 @@ def threads_table(args, net, serial, counts, median_wall, best_wall):
                      "median_syn_events_per_s": res.stats.synaptic_events / statistics.median(walls),
                      "speedup_over_1": statistics.median(ones) / statistics.median(walls),
                      "busy_share": statistics.median(busy),
-                     "wait_share": statistics.median(waiting),
+                     "barrier_share": statistics.median(waiting),
                      "same_spikes": same, "max_time_diff_ms": diff})
     report.table_and_csv(args.out, "threads.csv",
                          "the benchmark network on several threads (speed-up over one thread: "
-                         "medians of interleaved runs; busy / wait share: of the threads' "
+                         "medians of interleaved runs; busy / barrier share: of the threads' "
                          "time, in their event loops / waiting for each other)", rows)
 
 

@@ -126,7 +126,7 @@ def test_threads_table_is_reported(tmp_path):
                                "(times within 1.4e-13 ms)")
     report.write_csv(tmp_path / "engine", "threads.csv", [       # with the threads' shares
         dict(threads=2, median_syn_events_per_s=5e7, speedup_over_1=1.67, busy_share=0.881,
-             wait_share=0.0968, same_spikes=True, max_time_diff_ms=1.4e-13)])
+             barrier_share=0.0968, same_spikes=True, max_time_diff_ms=1.4e-13)])
     row = _by_target(bench_all.target_rows(tmp_path))["engine on 2 threads"]
     assert row["measured"].endswith("(times within 1.4e-13 ms); the threads waited 9.7 % of "
                                     "their time for each other")

@@ -1,5 +1,5 @@
 """Where the threads' time goes: the cycle counter, each thread's share of its time in
-its event loop and waiting for the others (RunStats.thread_busy, thread_wait), and their
+its event loops and at the barriers (RunStats.thread_busy, thread_wait), and their
 trip through a run file."""
 import numpy as np
 import pytest
@@ -29,20 +29,20 @@ def test_cycle_counter_advances_with_work():
 
 
 def lopsided_network():
-    """Inputs -> a, recurrent (delay 1 ms), with every input and every synapse of weight
-    worth the name onto the first half of a: on two threads, thread 0 owns all the
-    work (partition.neuron_owners: one population, cut into consecutive halves)."""
+    """Inputs -> a -> b (delay 1 ms), with every input and every synapse onto the first
+    half of each population: on two threads, thread 0 owns all the work
+    (partition.neuron_owners: each population cut into consecutive halves)."""
     rng = np.random.default_rng(5)
     net = esg.Network(seed=5)
     src = net.add(esg.PoissonSource(n=40, rate=200.0, name="in"))
-    a = net.add(esg.GammaPopulation(n=120, K=4, tau=[1.0, 2.0, 4.0, 8.0], theta=0.02, name="a"))
-    w_in = np.zeros((40, 120))
-    w_in[:, :60] = rng.uniform(0.0, 0.2, (40, 60))
-    w_aa = np.zeros((120, 120))
-    w_aa[:60, :60] = rng.normal(0.0, 0.01, (60, 60))
-    w_aa[:60, 60:] = 1e-9           # thread 1's neurons hear thread 0's: it waits for them
+    a = net.add(esg.GammaPopulation(n=60, K=4, tau=[1.0, 2.0, 4.0, 8.0], theta=0.02, name="a"))
+    b = net.add(esg.GammaPopulation(n=60, K=4, tau=[1.0, 2.0, 4.0, 8.0], theta=0.02, name="b"))
+    w_in = np.zeros((40, 60))
+    w_in[:, :30] = rng.uniform(0.0, 0.2, (40, 30))
+    w_ab = np.zeros((60, 60))
+    w_ab[:30, :30] = rng.normal(0.02, 0.05, (30, 30))
     net.connect(src, a, w_in, delay=1.0)
-    net.connect(a, a, w_aa, delay=1.0)
+    net.connect(a, b, w_ab, delay=1.0)
     return net
 
 
@@ -58,7 +58,7 @@ def test_the_thread_without_work_waits_for_the_one_with_it():
     for b, w in zip(busy, wait):
         assert 0.0 <= b <= 1.0 and 0.0 <= w <= 1.0 and b + w <= 1.0 + 1e-12
     # (comparisons only: with other programs on the cores, a thread that loses its core
-    # waits too, and its partner for it)
+    # waits too, and its partner at the barriers for it)
     assert busy[0] > 4.0 * busy[1]
     assert wait[1] > 4.0 * busy[1] and wait[1] > wait[0]
 
@@ -68,15 +68,13 @@ def test_one_thread_reports_no_shares():
     assert s.thread_busy == () and s.thread_wait == ()
 
 
-def test_shares_are_of_the_longest_threads_ticks():
-    """A thread that returns early (nothing left that others could send it) has the
-    rest of the run neither busy nor waiting."""
+def test_shares_are_ratios_of_each_threads_ticks():
     bufs = make_buffers(3, 4)
     assert thread_shares(bufs) == ((), ())              # nothing counted yet
     bufs.ticks[:, TK_TOTAL] = [100, 200, 400]
     bufs.ticks[:, TK_BUSY] = [50, 150, 100]
     bufs.ticks[:, TK_WAIT] = [25, 10, 300]
-    assert thread_shares(bufs) == ((0.125, 0.375, 0.25), (0.0625, 0.025, 0.75))
+    assert thread_shares(bufs) == ((0.5, 0.75, 0.25), (0.25, 0.05, 0.75))
     assert bufs.ticks.ctypes.data % 64 == 0 and bufs.ticks.strides[0] == 64
 
 

@@ -17,8 +17,7 @@ import eventsg as esg
 from eventsg import interrupt
 from eventsg.compile import compile_network
 from eventsg.engine.partition import neuron_owners, thread_networks, window_length
-from eventsg.engine.sync import SYNC_STRIDE, atomic_store, make_progress, spin
-from eventsg.engine.windows import feeders_done
+from eventsg.engine.sync import SYNC_STRIDE, barrier, make_sync
 from eventsg.errors import RunawayError, SpecError
 from eventsg.examples import two_layer_network
 from test_cli import SMALL_CONFIG
@@ -124,35 +123,6 @@ def test_threads_match_the_serial_engine(seed):
                                    rtol=1e-10, atol=1e-12)
 
 
-def test_equal_time_deliveries_from_inputs_and_spikes_do_not_depend_on_the_threads():
-    """Inputs on a 0.5 ms grid make graded spikes on the grid, whose deliveries (1 ms)
-    arrive at exactly the times of inputs' deliveries (0.5 ms) on a skip projection:
-    a thread schedules the one kind as it reads the inputs and the other as the spikes
-    become known, so only an order that depends on the deliveries themselves keeps
-    every run the same to the last bit (engine/queue.py, by_payload)."""
-    rng = np.random.default_rng(5)
-    net = esg.Network(seed=5)
-    t = np.repeat(np.arange(0.0, 40.0, 0.5), 3)
-    src = net.add(esg.SpikeSource(n=8, times=t, ids=rng.integers(0, 8, t.size),
-                                  amplitudes=rng.uniform(0.5, 1.5, t.size), name="in"))
-    hid = net.add(esg.GammaPopulation(n=12, K=2, tau=[1.0, 2.0], v=[1.0, 0.5], theta=0.2,
-                                      name="hid"))
-    out = net.add(esg.GammaPopulation(n=10, K=2, tau=[1.0, 2.0], v=[1.0, 0.5], theta=0.1,
-                                      name="out"))
-    net.connect(src, hid, rng.uniform(0.0, 0.6, (8, 12)), 0.5)
-    net.connect(hid, out, rng.uniform(-0.1, 0.3, (12, 10)), 1.0)
-    net.connect(src, out, rng.uniform(-0.1, 0.2, (8, 10)), 0.5)
-    net.connect(out, hid, rng.uniform(-0.05, 0.1, (10, 12)), 1.0)
-    runs = [net.run(40.0, threads=k) for k in (2, 3, 2, 4, 3)]
-    assert runs[0].stats.spikes > 100
-    hid_t = runs[0].spikes("hid").t
-    assert np.unique(hid_t).size < hid_t.size           # spikes at equal times
-    for other in runs[1:]:
-        assert_bitwise_equal(runs[0], other, net)
-    serial = net.run(40.0)
-    assert serial.stats.spikes == runs[0].stats.spikes
-
-
 def test_spikes_come_in_time_order_and_stream_to_a_sink():
     net = random_network(11)
     got = []
@@ -251,10 +221,9 @@ def test_runaway_stops_every_thread_and_keeps_the_spikes():
     assert 300 <= res.stats.spikes == sum(res.spikes(p)[0].size for p in ("hidden", "output"))
 
 
-def test_runaway_at_the_start_keeps_its_spikes():
-    """Each thread alone passes max_spikes at t = 0, in one check of its neurons: a
-    thread that got there stops the others at their next step, and the spikes every
-    thread fired are kept all the same, in (time, neuron) order."""
+def test_runaway_within_a_window_keeps_its_spikes():
+    """Each thread alone passes max_spikes at t = 0, before any merge: the spikes it
+    buffered are kept all the same, in (time, neuron) order."""
     net = esg.Network(seed=2)
     g = net.add(esg.GammaPopulation(n=200, K=2, tau=[1.0, 2.0], theta=0.05, bias=0.1,
                                     name="g"))
@@ -263,9 +232,8 @@ def test_runaway_at_the_start_keeps_its_spikes():
         net.run(10.0, threads=2, max_spikes=50)
     res = err.value.result
     s = res.spikes("g")
-    assert res.stats.spikes == s.t.size
-    assert s.t.size in (100, 200)              # the first thread's half, or both halves
-    assert np.all(s.t == 0.0) and np.all(np.diff(s.i) > 0)
+    assert res.stats.spikes == s.t.size == 200
+    assert np.all(s.t == 0.0) and np.array_equal(s.i, np.arange(200))
 
 
 def test_ctrl_c_stops_the_threads():
@@ -288,47 +256,34 @@ def test_ctrl_c_stops_the_threads():
     assert stopped < 0.5 * whole
 
 
-def test_published_progress_carries_the_writes_before_it():
-    """The threads' protocol (engine/windows.py) on its own: each of 3 threads writes
-    its row of a round, then publishes the round as its progress (a release store
-    of a float); a thread starts round k once every thread that feeds it (here all)
-    has published k - 1 (feeders_done: acquire loads, spin), and must then see
-    every thread's row of round k - 1."""
-    T, rounds = 3, 3000
-    progress, _ = make_progress(T)
-    progress[:] = 0.0
-    rows = np.zeros((T, rounds + 1), np.int64)
-    missed = np.zeros(T, np.int64)
+def test_barrier_keeps_threads_in_step():
+    T, rounds = 3, 2000
+    sync = make_sync(T)
+    seen = np.zeros((T, rounds), np.int64)
+    counts = np.zeros(T * SYNC_STRIDE, np.int64)
 
     from numba import njit
 
     @njit(nogil=True)
-    def work(i, T, rounds, progress, feeds, rows, missed):
-        for k in range(1, rounds + 1):
-            spins = 0
-            while not feeders_done(progress, feeds, i, float(k - 1)):
-                spins = spin(spins)
+    def work(i, T, rounds, sync, counts, seen):
+        for k in range(rounds):
+            counts[i * SYNC_STRIDE] = k + 1
+            barrier(sync, i, T)
+            low = k + 1
             for j in range(T):
-                if rows[j, k - 1] != k - 1:
-                    missed[i] += 1
-            rows[i, k] = k
-            atomic_store(progress, i * SYNC_STRIDE, float(k))
+                low = min(low, counts[j * SYNC_STRIDE])
+            seen[i, k] = low
+            barrier(sync, i, T)
 
-    one, _ = make_progress(1)
-    one[:] = 0.0
-    work(0, 1, 1, one, np.ones((1, 1), np.int64), np.zeros((1, 2), np.int64),
-         np.zeros(1, np.int64))
-    feeds = np.ones((T, T), np.int64)
-    threads = [threading.Thread(target=work,
-                                args=(i, T, rounds, progress, feeds, rows, missed))
+    work(0, 1, 1, make_sync(1), counts, seen)
+    counts[:] = 0
+    threads = [threading.Thread(target=work, args=(i, T, rounds, sync, counts, seen))
                for i in range(T)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert missed.sum() == 0
-    assert np.array_equal(rows, np.broadcast_to(np.arange(rounds + 1), (T, rounds + 1)))
-    assert np.all(progress[::SYNC_STRIDE] == rounds)
+    assert np.array_equal(seen, np.broadcast_to(np.arange(1, rounds + 1), (T, rounds)))
 
 
 RECURRENT_CONFIG = SMALL_CONFIG.format(duration=60.0).replace(

@@ -466,8 +466,7 @@ def run_events(net, st, q, ph, rec, lrn, t_end, t_stop, max_steps, max_spikes, m
             continue
         t_next = min(t_in, t_q, t_p)
         if t_next > t_stop:
-            if samples_due(st, rec, np.nextafter(t_stop, np.inf)):
-                record_samples(net, st, rec, np.nextafter(t_stop, np.inf))
+            record_samples(net, st, rec, np.nextafter(t_stop, np.inf))
             return ST_DONE
         if samples_due(st, rec, t_next):
             # a call hands over every array of net, st and rec: test first

@@ -14,13 +14,12 @@ from .csr import projection_synapses
 from .state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUTS, C_REPLACED, C_SEARCHES,
                     C_SPIKES, C_SPIKES_BUFFERED, C_SYNAPTIC, C_UNCHECKED, N_COUNTERS,
                     make_recorder, make_state)
-from .sync import SYNC_STRIDE
 from .ticks import TICK_STRIDE, TK_BUSY, TK_TOTAL, TK_WAIT
 
 
 def window_length(net, layout):
-    """Smallest delay (ms) of a projection between gamma populations: the threads'
-    window (engine/windows.py). inf if no projection leaves a gamma population."""
+    """Smallest delay (ms) of a projection between gamma populations: how long the
+    threads may run apart. inf if no projection leaves a gamma population."""
     shortest = math.inf
     for i, kind in enumerate(layout.kinds):
         if kind != "gamma":
@@ -36,59 +35,21 @@ def window_length(net, layout):
     return shortest
 
 
-PIPELINE_IMBALANCE = 1.25
-"""Whole populations go to threads (neuron_owners) only where the most neurons a thread
-gets is at most this many times the mean."""
-
-
 def neuron_owners(layout, threads):
-    """int64 (n_neurons,): the thread of each neuron. With at least as many gamma
-    populations as threads, whole populations, the largest first to the thread with
-    the fewest neurons, if that shares them out evenly enough (PIPELINE_IMBALANCE):
-    a feed-forward chain becomes a pipeline, each thread waiting only for the threads
-    that feed it (engine/windows.py), and every row reaches one thread. Else each
-    gamma population is cut into ``threads`` runs of consecutive neurons, as equal as
-    they come."""
+    """int64 (n_neurons,): the thread of each neuron; each gamma population is cut
+    into ``threads`` runs of consecutive neurons, as equal as they come."""
     owner = np.zeros(layout.n_neurons, np.int64)
-    gamma = [(n, off) for kind, n, off in zip(layout.kinds, layout.sizes, layout.offsets)
-             if kind == "gamma"]
-    if len(gamma) >= threads:
-        load = np.zeros(threads, np.int64)
-        for k in sorted(range(len(gamma)), key=lambda k: -gamma[k][0]):   # stable: ties in order
-            n, off = gamma[k]
-            i = int(np.argmin(load))
-            owner[off:off + n] = i
-            load[i] += n
-        if load.max() * threads <= PIPELINE_IMBALANCE * load.sum():
-            return owner
-    for n, off in gamma:
-        for i, part in enumerate(np.array_split(np.arange(n), threads)):
-            owner[off + part] = i
+    for kind, n, off in zip(layout.kinds, layout.sizes, layout.offsets):
+        if kind == "gamma":
+            for i, part in enumerate(np.array_split(np.arange(n), threads)):
+                owner[off + part] = i
     return owner
-
-
-def thread_feeds(net, layout, owner, threads):
-    """int64 (threads, threads): [i, j] is 1 where a synapse leads from a neuron of
-    thread j onto one of thread i (thread i then waits for j, engine/windows.py), else 0."""
-    feeds = np.zeros((threads, threads), np.int64)
-    for q, (kind, n, off) in enumerate(zip(layout.kinds, layout.sizes, layout.offsets)):
-        if kind != "gamma":
-            continue
-        for k in range(net.pop_out_start[q], net.pop_out_start[q + 1]):
-            p = int(net.pop_out_proj[k])
-            lo, hi = projection_synapses(net.proj_row_start, net.syn_indptr, p)
-            if hi == lo:
-                continue
-            rows = net.syn_indptr[net.proj_row_start[p]:net.proj_row_start[p] + n + 1]
-            src = owner[off + np.repeat(np.arange(n), np.diff(rows))]
-            feeds[owner[net.syn_target[lo:hi]], src] = 1
-    return feeds
 
 
 def thread_networks(net, layout, owner, i):
     """(run, emit): thread i's network, with only the synapses onto its neurons
     (same rows, same order); ``run`` has no projection leaving a gamma population
-    (every thread schedules their spikes from the threads' buffers, with ``emit``)."""
+    (their spikes are scheduled by the merge, from ``emit``)."""
     keep = owner[net.syn_target] == i
     upto = np.zeros(keep.size + 1, np.int64)
     np.cumsum(keep, out=upto[1:])
@@ -106,22 +67,10 @@ def thread_networks(net, layout, owner, i):
     return run, emit
 
 
-CTR_STRIDE = 16
-"""int64 slots of a thread's row of counters (N_COUNTERS used): two whole cache lines, so
-that no thread's counters share a line with another's (each event writes some)."""
-assert N_COUNTERS <= CTR_STRIDE
-
-
-def cursor_rows(threads):
-    """int64 (threads, a multiple of 8 >= threads), zeros: each thread's row of cursors
-    (windows.run_thread) on cache lines of its own."""
-    return aligned_zeros((threads, -(-threads // 8) * 8), dtype=np.int64)
-
-
 class ThreadBuffers(NamedTuple):
-    """Every thread's counters and spike buffer, one row per thread: every thread reads
+    """Every thread's counters and spike buffer, one row per thread: the merge reads
     them all (engine/windows.py); each thread's state holds its own rows."""
-    ctr: np.ndarray          # int64 (threads, CTR_STRIDE)
+    ctr: np.ndarray          # int64 (threads, N_COUNTERS)
     spk_t: np.ndarray        # float64 (threads, buf)
     spk_neuron: np.ndarray   # int64 (threads, buf)
     spk_amp: np.ndarray      # float64 (threads, buf)
@@ -132,8 +81,7 @@ class ThreadBuffers(NamedTuple):
 def make_buffers(threads, buf, ctr=None, ticks=None):
     """ThreadBuffers of ``buf`` spikes a thread (keeping the counters ``ctr`` and
     ``ticks``, if given)."""
-    return ThreadBuffers(aligned_zeros((threads, CTR_STRIDE), dtype=np.int64)
-                         if ctr is None else ctr,
+    return ThreadBuffers(np.zeros((threads, N_COUNTERS), np.int64) if ctr is None else ctr,
                          np.empty((threads, buf)), np.empty((threads, buf), np.int64),
                          np.empty((threads, buf)),
                          aligned_zeros((threads, TICK_STRIDE), dtype=np.int64)
@@ -141,16 +89,14 @@ def make_buffers(threads, buf, ctr=None, ticks=None):
 
 
 def thread_shares(bufs):
-    """(busy, waiting): per thread, the share of the run's time (the longest thread's
-    ticks.TK_TOTAL) it spent in its event loop and waiting for the others (a thread
-    that returns early is neither for the rest); empty tuples where the platform
-    has no cycle counter."""
+    """(busy, waiting): per thread, the share of its time (ticks.TK_TOTAL) in its
+    windows' event loops and at the barriers; empty tuples where the platform has no
+    cycle counter."""
     total = bufs.ticks[:, TK_TOTAL]
     if not np.all(total > 0):
         return (), ()
-    run = float(total.max())
-    return (tuple(float(x) for x in bufs.ticks[:, TK_BUSY] / run),
-            tuple(float(x) for x in bufs.ticks[:, TK_WAIT] / run))
+    return (tuple(float(x) for x in bufs.ticks[:, TK_BUSY] / total),
+            tuple(float(x) for x in bufs.ticks[:, TK_WAIT] / total))
 
 
 def grow_buffers(bufs, factor=2):
@@ -220,38 +166,13 @@ def gather_counters(main, bufs):
     main.ctr[C_EVENTS] = bufs.ctr[:, C_EVENTS].sum() - repeats
 
 
-def take_spikes(bufs, published, cursor, feeds, recorded, t_upto):
-    """(t, neuron, amplitude): the spikes in the threads' buffers at times <= ``t_upto``
-    (ms) not taken before, in the order (time, neuron); then each buffer drops what
-    is both taken and scheduled by every thread it feeds (``cursor``, ``feeds``:
-    windows.run_thread), its counts (``bufs.ctr``, ``published``, ``cursor``,
-    ``recorded``: int64 (threads,), how many of each buffer were taken) shifted to
-    match. Call between the threads' runs only."""
-    parts = []
-    for j in range(bufs.ctr.shape[0]):
-        n = int(bufs.ctr[j, C_SPIKES_BUFFERED])
-        lo = int(recorded[j])
-        hi = lo + int(np.searchsorted(bufs.spk_t[j, lo:n], t_upto, side="right"))
-        parts.append((bufs.spk_t[j, lo:hi].copy(), bufs.spk_neuron[j, lo:hi].copy(),
-                      bufs.spk_amp[j, lo:hi].copy()))
-        recorded[j] = hi
-        fed = feeds[:, j] != 0
-        drop = min(hi, int(cursor[fed, j].min())) if fed.any() else hi
-        if drop > 0:
-            for name in ("spk_t", "spk_neuron", "spk_amp"):
-                row = getattr(bufs, name)[j]
-                row[:n - drop] = row[drop:n].copy()
-            bufs.ctr[j, C_SPIKES_BUFFERED] = n - drop
-            published[j * SYNC_STRIDE] = n - drop
-            cursor[:, j] -= drop
-            recorded[j] -= drop
+def unmerged_spikes(bufs):
+    """(t, neuron, amplitude) left in the threads' buffers by a run that stopped within
+    a window (a runaway, a non-finite state), in the merge's order (time, neuron);
+    the buffers emptied."""
+    parts = [(bufs.spk_t[j, :m], bufs.spk_neuron[j, :m], bufs.spk_amp[j, :m])
+             for j, m in enumerate(bufs.ctr[:, C_SPIKES_BUFFERED])]
     t, g, a = (np.concatenate(x) for x in zip(*parts))
     order = np.lexsort((g, t))
+    bufs.ctr[:, C_SPIKES_BUFFERED] = 0
     return t[order], g[order], a[order]
-
-
-def buffers_crowded(bufs):
-    """True if a thread's spike buffer is more than half taken by its spikes and the room
-    its event loop keeps for the neurons to check (event_loop.run_events)."""
-    need = bufs.ctr[:, C_SPIKES_BUFFERED] + bufs.ctr[:, C_DIRTY] + 1
-    return bool(np.any(2 * need > bufs.spk_t.shape[1]))

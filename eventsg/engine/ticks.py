@@ -13,7 +13,7 @@ from numba.extending import intrinsic
 TK_BUSY = 0
 """Ticks in the thread's windows' event loops (event_loop.run_events) ..."""
 TK_WAIT = 1
-"""... waiting for the threads that feed it (engine/windows.py) ..."""
+"""... waiting at the barriers for the other threads ..."""
 TK_TOTAL = 2
 """... and in all, from the start of each call of windows.run_thread to its return."""
 TICK_STRIDE = 8
