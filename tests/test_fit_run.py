@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from eventsg.engine.crossing import input_fits
+from eventsg.engine.crossing import drive_step_fits, input_fits
 from eventsg.engine.event_loop import _fit_run
 from eventsg.engine.pending import add_pending
 
@@ -28,11 +28,15 @@ class _Pending(NamedTuple):
 
 
 @njit(cache=False)
-def _one_at_a_time(target, weight, k, end, amp, bound_up, bound_down, st, absorbed, pulse, f4):
+def _one_at_a_time(target, weight, k, end, amp, bound_up, bound_down, st, absorbed, pulse, f4,
+                   refund):
     while k < end:
         g = target[k]
         w = weight[k] * amp
-        if not input_fits(st.lazy, g, w, bound_up, bound_down):
+        if refund:
+            if not drive_step_fits(st.lazy, g, w, bound_up):
+                break
+        elif not input_fits(st.lazy, g, w, bound_up, bound_down):
             break
         add_pending(None, st, g, 4, w, pulse, f4)
         absorbed[g] = 1
@@ -51,8 +55,8 @@ def _state(rng, spent):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("pulse", [True, False])
-def test_same_as_one_input_at_a_time(seed, pulse):
+@pytest.mark.parametrize("pulse, refund", [(True, False), (False, False), (False, True)])
+def test_same_as_one_input_at_a_time(seed, pulse, refund):
     rng = np.random.default_rng(seed)
     target = rng.integers(0, N, 300)
     weight = rng.normal(0.0, 0.05, 300)
@@ -66,10 +70,10 @@ def test_same_as_one_input_at_a_time(seed, pulse):
     a = {key: v.copy() for key, v in base.items()}
     b = {key: v.copy() for key, v in base.items()}
     stop_a = _fit_run(target, weight, k0, 300, amp, bound_up, bound_down, a["lazy"],
-                      a["absorbed"], a["has_pend"], pulse, f4)
+                      a["absorbed"], a["has_pend"], pulse, f4, refund)
     st = _Pending(b["lazy"], np.zeros((2, 4)), b["has_pend"])
     stop_b = _one_at_a_time(target, weight, k0, 300, amp, bound_up, bound_down, st,
-                            b["absorbed"], pulse, f4)
+                            b["absorbed"], pulse, f4, refund)
     assert stop_a == stop_b
     assert k0 + 5 <= stop_a < 300          # several inputs fit first, then one does not
     for key in base:
@@ -78,4 +82,8 @@ def test_same_as_one_input_at_a_time(seed, pulse):
         g = target[stop_a]
         w = weight[stop_a] * amp
         # the input it stopped at does not fit (and spent nothing)
-        assert not input_fits(a["lazy"].copy(), g, w, bound_up, bound_down)
+        lazy = a["lazy"].copy()
+        if refund:
+            assert not drive_step_fits(lazy, g, w, bound_up)
+        else:
+            assert not input_fits(lazy, g, w, bound_up, bound_down)

@@ -77,6 +77,8 @@ class CompiledNetwork(NamedTuple):
     #                              inputs to silent targets may wait as pending modal terms
     proj_input_bounds: np.ndarray  # float64 (n_proj, 2), the nrn_input_bounds pair (up, down)
     #                              of its coding that all its targets share, or NaN
+    proj_refund: np.ndarray      # int64, 1 = its drive steps may refund margins: delta coding,
+    #                              every target with v >= 0 and no pulse input (crossing.py)
     # synapses, CSR per projection (rows by presynaptic local index)
     syn_indptr: np.ndarray       # int64
     syn_target: np.ndarray       # int64, global gamma neuron

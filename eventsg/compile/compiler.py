@@ -195,12 +195,13 @@ def compile_network(net, duration):
         pop_out_start=pop_out_start, pop_out_proj=_i64(pop_out_proj),
         proj_pulse=_i64(proj_pulse), proj_delay=_f64(proj_delay), proj_row_start=_i64(proj_row_start),
         proj_lazy_rset=_i64(proj_lazy_rset), proj_input_bounds=np.zeros((len(proj_pulse), 2)),
+        proj_refund=np.zeros(len(proj_pulse), np.int64),
         syn_indptr=_i64(cat(indptr_parts) if indptr_parts else np.zeros(0)),
         syn_target=_i64(cat(target_parts) if target_parts else np.zeros(0)),
         syn_weight=_f64(cat(weight_parts) if weight_parts else np.zeros(0)),
         syn_delay=_f64(cat(delay_parts) if delay_parts else np.zeros(0)),
         in_time=_f64(in_t[order]), in_node=_i64(in_node[order]), in_amp=_f64(in_a[order]))
-    fill_push_bounds(compiled)      # nrn_vpos, nrn_vneg, psi_pos, psi_neg, *_input_bounds
+    fill_push_bounds(compiled)      # vpos, vneg, psi_pos, psi_neg, *_input_bounds, proj_refund
     layout = Layout(
         names=tuple(p.name for p in pops),
         kinds=tuple("gamma" if isinstance(p, GammaPopulation) else "source" for p in pops),

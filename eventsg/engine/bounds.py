@@ -16,8 +16,19 @@ signal, ``psi_j(s) = sum_k v_k E_kj(s)``, then satisfies for every s >= 0
 and the same for -psi_j with -v (``psi_neg``). With v = 1/K each, a pulse moves x
 by at most w / K instead of w. crossing.py uses these bounds for the range of a
 free trajectory and for how much of a silent neuron's margin an input spends.
+
+A drive step's contribution to bucket k is its size times the bucket's step
+response, which rises from 0 to 1 without ever falling (each bucket smooths the one
+before it with a positive kernel). So where every v_k >= 0 a run of drive steps
+moves x up by at most sum(v) times the largest partial sum of the steps, and down by
+at most sum(v) times the deepest (crossing.drive_step_fits): a step down refunds
+the margin above. A projection gets that rule (``proj_refund``) where it is
+delta-coded and all its targets have v >= 0 and receive no pulses (a pulse's own
+response rises and falls, and its push does not commute with the refund).
 """
 import math
+
+import numpy as np
 
 from .csr import projection_synapses
 from .jit import kernel
@@ -48,13 +59,23 @@ def bucket_push_bounds(v, rates, psi_pos, psi_neg):
     return sum_pos, sum_neg
 
 
-@kernel
 def fill_push_bounds(net):
     """bucket_push_bounds for every neuron of a compiled network: psi_pos, psi_neg,
-    nrn_vpos, nrn_vneg, nrn_input_bounds and proj_input_bounds follow the bucket
-    weights net.v."""
+    nrn_vpos, nrn_vneg, nrn_input_bounds, proj_input_bounds and proj_refund follow
+    the bucket weights net.v."""
+    _fill_push_bounds(net, np.zeros(net.nrn_K.shape[0], np.uint8))
+
+
+@kernel
+def _fill_push_bounds(net, takes_pulses):
+    """fill_push_bounds, with ``takes_pulses`` (uint8 (n,), zeros) as scratch."""
     for g in range(net.nrn_K.shape[0]):
         update_push_bounds(net, g)
+    for p in range(net.proj_pulse.shape[0]):
+        if net.proj_pulse[p] == 1:
+            lo, hi = projection_synapses(net.proj_row_start, net.syn_indptr, p)
+            for k in range(lo, hi):
+                takes_pulses[net.syn_target[k]] = 1
     for p in range(net.proj_pulse.shape[0]):
         lo, hi = projection_synapses(net.proj_row_start, net.syn_indptr, p)
         col = 0 if net.proj_pulse[p] == 1 else 2
@@ -71,12 +92,20 @@ def fill_push_bounds(net):
                     break
         net.proj_input_bounds[p, 0] = up
         net.proj_input_bounds[p, 1] = down
+        refund = net.proj_pulse[p] == 0
+        for k in range(lo, hi):
+            g = net.syn_target[k]
+            if takes_pulses[g] == 1 or net.nrn_vneg[g] != 0.0:
+                refund = False
+                break
+        net.proj_refund[p] = 1 if refund else 0
 
 
 @kernel
 def update_push_bounds(net, g):
     """Neuron g's push bounds and weight sums after a change of its bucket weights
-    (every projection's shared bounds are then unknown: NaN, until fill_push_bounds)."""
+    (every projection's shared bounds are then unknown: NaN, and none refunds, until
+    fill_push_bounds)."""
     K = net.nrn_K[g]
     b0 = net.nrn_bstart[g]
     r0 = net.rset_start[net.nrn_rset[g]]
@@ -90,3 +119,4 @@ def update_push_bounds(net, g):
     net.nrn_input_bounds[g, 2] = vpos
     net.nrn_input_bounds[g, 3] = vneg
     net.proj_input_bounds[:, :] = math.nan
+    net.proj_refund[:] = 0

@@ -39,6 +39,16 @@ in the margins without searching again (``input_fits``). An input that fits with
 push of 0 towards a side whose level is in reach (margin 0) moves x only away from
 that level at every later time, so it can only delay the crossing found there: the
 prediction becomes a lower bound, and the caller searches again when it comes due.
+
+Drive steps that refund. Where a neuron's bucket weights are all >= 0 and it takes
+no pulses (engine/bounds.py, ``proj_refund``), the steps S_n = s_1 + .. + s_n of its
+drive since the margins were proven move x by at most sum(v) max(0, max_n S_n) up and
+sum(v) max(0, -min_n S_n) down at any later time: each bucket's step response
+never falls, so the sum of the steps' responses is a weighted mean of the partial
+sums (summation by parts). A step down then refunds the margin above, and a step up
+the one below (``drive_step_fits``): the margins stay >= 0 exactly while every partial
+sum fits, and a step up that only undoes steps down since the proof fits a margin
+of 0 (the prediction becomes a lower bound, as above).
 """
 import math
 
@@ -322,6 +332,28 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
             return limiter, t + step, margin_up, margin_down
         t += step
     return CONTINUE, t, margin_up, margin_down
+
+
+REFUND_SHRINK = 1.0 - 2.0 ** -50
+"""drive_step_fits shrinks each new margin by this factor, and charges each step 2^-50 of
+its size more: rounding never grows a margin that steps of both signs keep moving."""
+
+
+@inline_kernel
+def drive_step_fits(margins, g, s, gain):
+    """input_fits for a drive step of signed size s into neuron g whose steps refund
+    (module docstring; ``gain``: sum(v), every v >= 0): the margin above falls by
+    gain * s and the one below rises by it; False, changing nothing, if either would
+    fall below 0. An infinite margin stays infinite."""
+    push = gain * s
+    extra = 2.0 ** -50 * abs(push)
+    up = (margins[g, 0] - (push + extra)) * REFUND_SHRINK
+    down = (margins[g, 1] + (push - extra)) * REFUND_SHRINK
+    if up >= 0.0 and down >= 0.0:
+        margins[g, 0] = up
+        margins[g, 1] = down
+        return True
+    return False
 
 
 @inline_kernel
