@@ -16,7 +16,7 @@ import scipy.linalg
 
 import eventsg as eg
 from eventsg.compile.compiler import compile_network
-from eventsg.engine.crossing import drive_step_fits, input_fits
+from eventsg.engine.crossing import drive_step_fits, input_fits, refund_bounds
 
 HORIZON = 300.0
 """ms after the last step that the trajectories are followed (the longest tau is 12 ms)."""
@@ -122,3 +122,13 @@ def test_refunding_projections():
     net.connect(a, c, np.ones((3, 3)))          # a bucket weight < 0: no
     compiled, _ = compile_network(net, 10.0)
     assert compiled.proj_refund.tolist() == [1, 0, 0, 0]
+
+
+def test_bounds_without_refund_are_the_plain_ones():
+    """refund_bounds with refund 0 gives the plain drive-step bounds of a neuron with
+    v >= 0 (the delivery loop takes every input through it), to the last bit."""
+    rng = np.random.default_rng(7)
+    for gain in rng.uniform(0.0, 3.0, 200):
+        assert refund_bounds(gain, 0.0) == (gain, 0.0, 1.0)
+        up, down, shrink = refund_bounds(gain, 1.0)
+        assert up > gain and -gain < down < 0.0 and shrink < 1.0

@@ -334,40 +334,49 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
     return CONTINUE, t, margin_up, margin_down
 
 
-REFUND_SHRINK = 1.0 - 2.0 ** -50
-"""drive_step_fits shrinks each new margin by this factor, and charges each step 2^-50 of
-its size more: rounding never grows a margin that steps of both signs keep moving."""
+REFUND_GUARD = 2.0 ** -50
+"""Where drive steps refund, each step is charged this share of its size more (and
+refunded this share less), and each new margin shrunk by this share: rounding never
+grows a margin that steps of both signs keep moving."""
 
 
 @inline_kernel
-def drive_step_fits(margins, g, s, gain):
-    """input_fits for a drive step of signed size s into neuron g whose steps refund
-    (module docstring; ``gain``: sum(v), every v >= 0): the margin above falls by
-    gain * s and the one below rises by it; False, changing nothing, if either would
-    fall below 0. An infinite margin stays infinite."""
-    push = gain * s
-    extra = 2.0 ** -50 * abs(push)
-    up = (margins[g, 0] - (push + extra)) * REFUND_SHRINK
-    down = (margins[g, 1] + (push - extra)) * REFUND_SHRINK
-    if up >= 0.0 and down >= 0.0:
-        margins[g, 0] = up
-        margins[g, 1] = down
-        return True
-    return False
-
-
-@inline_kernel
-def input_fits(margins, g, s, bound_pos, bound_neg):
+def input_fits(margins, g, s, bound_pos, bound_neg, shrink=1.0):
     """Spend neuron g's margins (``margins[g, 0]`` above, ``margins[g, 1]`` below) on an
     input of signed size s; False, spending nothing, if it does not fit.
 
     bound_pos, bound_neg: most a unit input moves x up and down at any later time
     (``psi_pos[0]``, ``psi_neg[0]`` for a pulse; sum max(v, 0), sum max(-v, 0) for a
-    drive step). A push of 0 fits a margin of 0 (module docstring).
+    drive step). A push of 0 fits a margin of 0 (module docstring). Drive steps that
+    refund pass refund_bounds(sum(v)) instead: a negative bound_neg refunds, and
+    ``shrink`` < 1 guards the margins against rounding (1.0: exact subtraction).
     """
     up, down = signed_pushes(s, bound_pos, bound_neg)
-    if up <= margins[g, 0] and down <= margins[g, 1]:
-        margins[g, 0] -= up
-        margins[g, 1] -= down
+    new_up = (margins[g, 0] - up) * shrink
+    new_down = (margins[g, 1] - down) * shrink
+    if new_up >= 0.0 and new_down >= 0.0:
+        margins[g, 0] = new_up
+        margins[g, 1] = new_down
         return True
     return False
+
+
+@inline_kernel
+def refund_bounds(gain, refund):
+    """(bound_pos, bound_neg, shrink) for input_fits: a drive step into a neuron whose
+    steps refund (``refund`` 1.0; ``gain`` = sum(v), every v >= 0) moves the margin
+    above by gain * s and the one below by -gain * s (module docstring), each charged
+    REFUND_GUARD more or refunded that much less; with ``refund`` 0.0, (gain, 0.0,
+    1.0): the plain bounds of a neuron with v >= 0, to the last bit."""
+    guard = refund * REFUND_GUARD
+    return gain * (1.0 + guard), -refund * (gain * (1.0 - guard)), 1.0 - guard
+
+
+@inline_kernel
+def drive_step_fits(margins, g, s, gain):
+    """input_fits for a drive step of signed size s into neuron g whose steps refund
+    (``gain``: sum(v), every v >= 0): the margin above falls by gain * s and the one
+    below rises by it; False, changing nothing, if either would fall below 0. An
+    infinite margin stays infinite."""
+    bound_pos, bound_neg, shrink = refund_bounds(gain, 1.0)
+    return input_fits(margins, g, s, bound_pos, bound_neg, shrink)

@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 
-from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, drive_step_fits, find_crossing,
-                       input_fits, range_margins)
+from .crossing import (CONTINUE, NEVER, NONFINITE, bucket_range, find_crossing, input_fits,
+                       range_margins, refund_bounds)
 from .pending import (LAZY_DOWN, LAZY_UP, add_pending, add_pending4, advance_flush4, flush_pending,
                       pending_decays4, pending_into, row_factors)
 from .neuron import FLOOR, NO_SPIKE, adapted_increment, neuron_signal, spike_amplitude, spike_kind
@@ -205,21 +205,14 @@ def _prefetch_synapses(target, weight, start, end):
         prefetch_item(weight, stop - 1)
 
 
-@inline_kernel
-def _input_fits(lazy, g, w, bound_up, bound_down, refund):
-    """input_fits, or drive_step_fits where the row's drive steps refund (``refund``)."""
-    if refund:
-        return drive_step_fits(lazy, g, w, bound_up)
-    return input_fits(lazy, g, w, bound_up, bound_down)
-
-
 @kernel
 def _fit_run(target, weight, k, end, amp, bound_up, bound_down, lazy, absorbed, has_pend,
-             pulse, f4, refund):
+             pulse, f4, shrink):
     """Inputs k, k + 1, .. of a row into targets with K = 4 pending terms that share the
-    push bounds ``bound_up``, ``bound_down`` (the projection's proj_input_bounds),
-    while they fit (_input_fits, then add_pending4 with the row's factors f4); returns
-    the index of the first input that does not fit, or end.
+    push bounds ``bound_up``, ``bound_down`` (the projection's proj_input_bounds, or
+    crossing.refund_bounds of them with ``shrink``), while they fit (input_fits, then
+    add_pending4 with the row's factors f4); returns the index of the first input that
+    does not fit, or end.
 
     A loop of its own, on only the arrays it needs, apart from the delivery loop's
     slow path: each input reads and writes one row of ``lazy`` (one cache line) and
@@ -232,7 +225,7 @@ def _fit_run(target, weight, k, end, amp, bound_up, bound_down, lazy, absorbed, 
             prefetch_row(lazy, target[k + PREFETCH_AHEAD])
         g = target[k]
         w = weight[k] * amp
-        if not _input_fits(lazy, g, w, bound_up, bound_down, refund):
+        if not input_fits(lazy, g, w, bound_up, bound_down, shrink):
             return k
         add_pending4(lazy, has_pend, g, w, pulse, f4)
         absorbed[g] = 1
@@ -275,16 +268,19 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     row_up = net.proj_input_bounds[p, 0]
     row_down = net.proj_input_bounds[p, 1]
     fast = uniform and K == 4 and not math.isnan(row_up)
-    refund = False          # (bucket weights may change when learning: never refund then)
+    refund = 0.0            # (bucket weights may change when learning: never refund then)
     if lrn is None:
-        refund = net.proj_refund[p] == 1
+        refund = float(net.proj_refund[p])
+    shrink = 1.0
+    if refund == 1.0:
+        row_up, row_down, shrink = refund_bounds(row_up, 1.0)
     streak = 0          # inputs that fit in a row, here in the loop
     while k < end and (uniform or net.syn_delay[k] == d0):
         if fast and streak == FIT_STREAK:
             # inputs fit here: the ones that follow too, most likely; a call takes them
             first = k
             k = _fit_run(net.syn_target, net.syn_weight, k, end, amp, row_up, row_down,
-                         st.lazy, st.absorbed, st.has_pend, pulse, f4, refund)
+                         st.lazy, st.absorbed, st.has_pend, pulse, f4, shrink)
             unchecked += k - first
             streak = 0
             if k == end:
@@ -293,14 +289,17 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         g = net.syn_target[k]
         w = net.syn_weight[k] * amp
         # an input that fits in the margins cannot make a level reachable
-        fits = _input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1], refund)
+        # (without a branch: one inlined into this loop slowed it where few inputs fit)
+        bound_pos, bound_neg, in_shrink = refund_bounds(bounds[g, col], refund)
+        bound_neg += (1.0 - refund) * bounds[g, col + 1]
+        fits = input_fits(st.lazy, g, w, bound_pos, bound_neg, in_shrink)
         at_once = lazy_set < 0
         if not fits or at_once:
             advance_neuron(net, st, g, t, e4, K == 4)       # (one copy of it in this loop)
         if not fits and st.is_dirty[g] == 0:
             # margins proven at the last search, spent or outgrown: prove them again now
             _refresh_margins(net, st, g)
-            fits = _input_fits(st.lazy, g, w, bounds[g, col], bounds[g, col + 1], refund)
+            fits = input_fits(st.lazy, g, w, bound_pos, bound_neg, in_shrink)
             at_once = True
         if fits:
             st.absorbed[g] = 1      # a prediction of g is now a lower bound
