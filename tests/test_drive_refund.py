@@ -125,10 +125,12 @@ def test_refunding_projections():
 
 
 def test_bounds_without_refund_are_the_plain_ones():
-    """refund_bounds with refund 0 gives the plain drive-step bounds of a neuron with
-    v >= 0 (the delivery loop takes every input through it), to the last bit."""
+    """refund_bounds with refund 0 gives the bounds it was given and shrink 1 (the
+    delivery loop takes every input through it), to the last bit; with refund 1, the
+    guarded signed bounds."""
     rng = np.random.default_rng(7)
     for gain in rng.uniform(0.0, 3.0, 200):
-        assert refund_bounds(gain, 0.0) == (gain, 0.0, 1.0)
-        up, down, shrink = refund_bounds(gain, 1.0)
+        bound_neg = float(rng.uniform(0.0, 1.0))
+        assert refund_bounds(gain, bound_neg, 0.0) == (gain, bound_neg, 1.0)
+        up, down, shrink = refund_bounds(gain, 0.0, 1.0)
         assert up > gain and -gain < down < 0.0 and shrink < 1.0

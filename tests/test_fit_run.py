@@ -73,7 +73,7 @@ def test_same_as_one_input_at_a_time(seed, pulse, refund):
     b = {key: v.copy() for key, v in base.items()}
     row_up, row_down, shrink = bound_up, bound_down, 1.0
     if refund:              # as the delivery loop hands a refunding row to _fit_run
-        row_up, row_down, shrink = refund_bounds(bound_up, 1.0)
+        row_up, row_down, shrink = refund_bounds(bound_up, bound_down, 1.0)
     stop_a = _fit_run(target, weight, k0, 300, amp, row_up, row_down, a["lazy"],
                       a["absorbed"], a["has_pend"], pulse, f4, shrink)
     st = _Pending(b["lazy"], np.zeros((2, 4)), b["has_pend"])

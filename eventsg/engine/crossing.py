@@ -348,7 +348,7 @@ def input_fits(margins, g, s, bound_pos, bound_neg, shrink=1.0):
     bound_pos, bound_neg: most a unit input moves x up and down at any later time
     (``psi_pos[0]``, ``psi_neg[0]`` for a pulse; sum max(v, 0), sum max(-v, 0) for a
     drive step). A push of 0 fits a margin of 0 (module docstring). Drive steps that
-    refund pass refund_bounds(sum(v)) instead: a negative bound_neg refunds, and
+    refund pass refund_bounds of these instead: a negative bound_neg refunds, and
     ``shrink`` < 1 guards the margins against rounding (1.0: exact subtraction).
     """
     up, down = signed_pushes(s, bound_pos, bound_neg)
@@ -362,14 +362,16 @@ def input_fits(margins, g, s, bound_pos, bound_neg, shrink=1.0):
 
 
 @inline_kernel
-def refund_bounds(gain, refund):
-    """(bound_pos, bound_neg, shrink) for input_fits: a drive step into a neuron whose
-    steps refund (``refund`` 1.0; ``gain`` = sum(v), every v >= 0) moves the margin
-    above by gain * s and the one below by -gain * s (module docstring), each charged
-    REFUND_GUARD more or refunded that much less; with ``refund`` 0.0, (gain, 0.0,
-    1.0): the plain bounds of a neuron with v >= 0, to the last bit."""
+def refund_bounds(bound_pos, bound_neg, refund):
+    """(bound_pos, bound_neg, shrink) for input_fits, without a branch: with ``refund``
+    1.0, a drive step into a neuron whose steps refund (bound_pos = sum(v), every
+    v >= 0, so bound_neg = 0) moves the margin above by bound_pos * s and the one below
+    by -bound_pos * s (module docstring), each charged REFUND_GUARD more or refunded
+    that much less; with ``refund`` 0.0, the bounds as given and shrink 1.0, to the
+    last bit."""
     guard = refund * REFUND_GUARD
-    return gain * (1.0 + guard), -refund * (gain * (1.0 - guard)), 1.0 - guard
+    return (bound_pos * (1.0 + guard),
+            (1.0 - refund) * bound_neg - refund * (bound_pos * (1.0 - guard)), 1.0 - guard)
 
 
 @inline_kernel
@@ -378,5 +380,5 @@ def drive_step_fits(margins, g, s, gain):
     (``gain``: sum(v), every v >= 0): the margin above falls by gain * s and the one
     below rises by it; False, changing nothing, if either would fall below 0. An
     infinite margin stays infinite."""
-    bound_pos, bound_neg, shrink = refund_bounds(gain, 1.0)
+    bound_pos, bound_neg, shrink = refund_bounds(gain, 0.0, 1.0)
     return input_fits(margins, g, s, bound_pos, bound_neg, shrink)

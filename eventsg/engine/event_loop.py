@@ -271,9 +271,7 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
     refund = 0.0            # (bucket weights may change when learning: never refund then)
     if lrn is None:
         refund = float(net.proj_refund[p])
-    shrink = 1.0
-    if refund == 1.0:
-        row_up, row_down, shrink = refund_bounds(row_up, 1.0)
+    row_up, row_down, shrink = refund_bounds(row_up, row_down, refund)
     streak = 0          # inputs that fit in a row, here in the loop
     while k < end and (uniform or net.syn_delay[k] == d0):
         if fast and streak == FIT_STREAK:
@@ -290,8 +288,8 @@ def _deliver(net, st, q, lrn, t, node, p, start, amp, t_emit):
         w = net.syn_weight[k] * amp
         # an input that fits in the margins cannot make a level reachable
         # (without a branch: one inlined into this loop slowed it where few inputs fit)
-        bound_pos, bound_neg, in_shrink = refund_bounds(bounds[g, col], refund)
-        bound_neg += (1.0 - refund) * bounds[g, col + 1]
+        bound_pos, bound_neg, in_shrink = refund_bounds(bounds[g, col], bounds[g, col + 1],
+                                                        refund)
         fits = input_fits(st.lazy, g, w, bound_pos, bound_neg, in_shrink)
         at_once = lazy_set < 0
         if not fits or at_once:
