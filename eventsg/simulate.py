@@ -375,10 +375,13 @@ def _launch(kernel, arg_lists, sync, bar, sts, poll_s=0.1):
     for w in workers:
         w.start()
     try:
-        while any(w.is_alive() for w in workers):
-            workers[0].join(poll_s)
-            interrupt.check()
-            bar.update(min(float(st.now[0]) for st in sts) - bar.n)
+        # wait on each worker in turn: a loop that polls the others while holding the
+        # GIL makes a finished kernel wait up to the switch interval (5 ms) to return
+        for w in workers:
+            while w.is_alive():
+                w.join(poll_s)
+                interrupt.check()
+                bar.update(min(float(st.now[0]) for st in sts) - bar.n)
     except BaseException:
         sync[len(arg_lists) * SYNC_STRIDE] = 1
         for w in workers:
