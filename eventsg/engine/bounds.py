@@ -84,20 +84,19 @@ def _fill_push_bounds(net, takes_pulses):
         if hi > lo:
             up = net.nrn_input_bounds[net.syn_target[lo], col]
             down = net.nrn_input_bounds[net.syn_target[lo], col + 1]
-            for k in range(lo + 1, hi):
-                g = net.syn_target[k]
-                if net.nrn_input_bounds[g, col] != up or net.nrn_input_bounds[g, col + 1] != down:
-                    up = math.nan
-                    down = math.nan
-                    break
-        net.proj_input_bounds[p, 0] = up
-        net.proj_input_bounds[p, 1] = down
+        shared = hi > lo
         refund = net.proj_pulse[p] == 0
+        # one pass over the targets decides both, ending once neither can still hold
         for k in range(lo, hi):
+            if not (shared or refund):
+                break
             g = net.syn_target[k]
+            if net.nrn_input_bounds[g, col] != up or net.nrn_input_bounds[g, col + 1] != down:
+                shared = False
             if takes_pulses[g] == 1 or net.nrn_vneg[g] != 0.0:
                 refund = False
-                break
+        net.proj_input_bounds[p, 0] = up if shared else math.nan
+        net.proj_input_bounds[p, 1] = down if shared else math.nan
         net.proj_refund[p] = 1 if refund else 0
 
 
