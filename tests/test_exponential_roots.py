@@ -215,3 +215,44 @@ def test_the_rule_and_the_safe_steps_find_the_same_crossing(tau):
                 assert abs(s - by_steps[1]) <= 1e-12 * max(1.0, by_steps[1])
             compared += 1
     assert compared > 50 and decided > 0.5 * compared
+
+
+def _root_by_bisection(A0, a):
+    """The zero in (0, 1) of A0 + a3 u + a2 u^2 + a1 u^4 + a0 u^8, bisected in long double."""
+    A0, a = np.longdouble(A0), [np.longdouble(c) for c in a]
+    lo, hi = np.longdouble(0.0), np.longdouble(1.0)
+    for _ in range(80):
+        u = (lo + hi) / 2
+        p = A0 + a[3] * u + a[2] * u ** 2 + a[1] * u ** 4 + a[0] * u ** 8
+        lo, hi = (u, hi) if p < 0 else (lo, u)
+    return (lo + hi) / 2
+
+
+@pytest.mark.parametrize("where", ["anywhere", "near u = 1", "near u = 0"])
+def test_the_doubling_root_matches_a_long_double_bisection(where):
+    """_doubling_root (Halley's method in a bracket) on single sign changes of the partial
+    sums, with roots spread over (0, 1), crowded at 1 (crossings very soon) and near 0
+    (crossings many time constants ahead)."""
+    from eventsg.engine.exponential_roots import _doubling_root
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(3000):
+        a = rng.normal(0.0, 1.0, 4) * rng.choice([1e-3, 1.0], 4)
+        u_true = {"anywhere": rng.uniform(0.01, 0.99),
+                  "near u = 1": 1.0 - 10 ** rng.uniform(-12, -3),
+                  "near u = 0": 10 ** rng.uniform(-6, -2)}[where]
+        # A0 puts the zero at u_true; keep only one sign change and p(1) > 0 (the contract)
+        A0 = -(a[3] * u_true + a[2] * u_true ** 2 + a[1] * u_true ** 4 + a[0] * u_true ** 8)
+        if not (A0 < 0.0 and A0 + a.sum() > 0.0):
+            continue
+        if partial_sign_changes(A0, np.array([a[3], a[2], a[1], a[0]]), 1.0,
+                                np.array([1, 2, 4, 8])) != 1:
+            continue
+        u = _doubling_root(A0, *a)
+        ref = float(_root_by_bisection(A0, a))
+        slope = abs(a[3] + 2 * a[2] * ref + 4 * a[1] * ref ** 3 + 8 * a[0] * ref ** 7)
+        # good to the rounding of p over its slope, and to a few ulp of u
+        allowance = 4e-16 * ref + 4e-16 * (abs(A0) + np.abs(a).sum()) / slope
+        assert abs(u - ref) <= allowance, (u, ref, A0, a)
+        checked += 1
+    assert checked > 300

@@ -39,14 +39,15 @@ SIGN_RTOL = 1e-11
 """A partial sum within SIGN_RTOL times the sum of the terms' sizes has no trusted sign."""
 
 ROOT_RTOL = 8e-16
-"""The root finder stops on a Newton step shorter than ROOT_RTOL * u (a few ulp)."""
+"""The root finders stop on a step shorter than ROOT_RTOL * u (a few ulp)."""
 
 QUADRATIC_STEP = 1e-5
-"""A Newton step of at most QUADRATIC_STEP * u is in the quadratic regime: the error it
-leaves is estimated from the second derivative (_doubling_root)."""
+"""A step of at most QUADRATIC_STEP * u is in the asymptotic regime: the error it leaves
+is estimated from the derivatives (_doubling_root)."""
 
 MAX_ROOT_STEPS = 200
-"""Newton steps with bisection fallback; bisection alone halves (0, 1) 200 times."""
+"""Newton (or Halley) steps with bisection fallback; bisection alone halves (0, 1) 200
+times."""
 
 
 @kernel
@@ -214,10 +215,18 @@ def first_crossing(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_l
 @inline_kernel
 def _doubling_root(A0, a0, a1, a2, a3):
     """The one zero u in (0, 1) of A0 + a3 u + a2 u^2 + a1 u^4 + a0 u^8 (unique_root for
-    the usual cascade, tau doubling: multiples 8, 4, 2, 1), all in registers."""
+    the usual cascade, tau doubling: multiples 8, 4, 2, 1), all in registers.
+
+    Halley's method (cubic convergence; p' and p'' from the same powers), kept inside
+    the bracket of the last points where p was negative and positive (bisection when
+    a step leaves it), from the secant between u = 0 (p = A0 < 0) and u = 1
+    (p = f(0) > 0).
+    """
     lo = 0.0
     hi = 1.0
-    u = 1.0
+    u = A0 / (A0 - (A0 + a3 + a2 + a1 + a0))
+    if not (0.0 < u < 1.0):
+        u = 0.5
     for _ in range(MAX_ROOT_STEPS):
         u2 = u * u
         u4 = u2 * u2
@@ -227,15 +236,19 @@ def _doubling_root(A0, a0, a1, a2, a3):
         t0 = a0 * (u4 * u4)
         p = A0 + t3 + t2 + t1 + t0
         slope_u = t3 + 2.0 * t2 + 4.0 * t1 + 8.0 * t0         # u p'(u)
-        step = p * u / slope_u if slope_u != 0.0 else 2.0
+        bend = 2.0 * t2 + 12.0 * t1 + 56.0 * t0               # u^2 p''(u)
+        den = 2.0 * slope_u * slope_u - p * bend
+        step = 2.0 * p * slope_u * u / den if den != 0.0 else 2.0
         done, un, lo, hi = _bracketed_newton(u, p, step, lo, hi)
         if done:
             return un
         if abs(step) <= QUADRATIC_STEP * u and un == u - step:
-            # Newton's error after the step is |p''/(2 p')| step^2 to first order: within
-            # half the tolerance, it ends here (one evaluation fewer than the step test)
-            bend = 2.0 * t2 + 12.0 * t1 + 56.0 * t0           # u^2 p''(u)
-            if abs(bend) * step * step <= ROOT_RTOL * un * u * abs(slope_u):
+            # the error Halley's step leaves is (p''^2 / (4 p'^2) - p''' / (6 p')) step^3
+            # to first order (u^3 p''' = 24 t1 + 336 t0): within half the tolerance, the
+            # stepped point is the root (one evaluation fewer than the step test)
+            r = abs(step) / u
+            lead = abs(3.0 * bend * bend - 2.0 * (24.0 * t1 + 336.0 * t0) * slope_u)
+            if lead * r * r * r <= 6.0 * ROOT_RTOL * slope_u * slope_u:
                 return un
         u = un
     return u
