@@ -55,7 +55,8 @@ import math
 
 from .jit import inline_kernel
 
-from .exponential_roots import NO_CROSSING, UNDECIDED, decide_by_signs, first_crossing_doubling
+from .exponential_roots import (NO_CROSSING, UNDECIDED, decide_by_signs, doubling_cascade4,
+                                first_crossing_doubling)
 from .neuron import DOWN, FLOOR, GATE_EPS, UP
 from .propagator import PROP_MODAL, advance_buckets_apart, modal4_at
 
@@ -272,7 +273,7 @@ def find_crossing(cascade, v, psi_pos, psi_neg, bias, theta0, inv_tau_h,
                 low_level = lower
                 low_kind = DOWN if gate_open else FLOOR
             mult = cascade[6]
-            if K == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
+            if doubling_cascade4(K, mult):
                 # the usual cascade inline: a call passes every array as a struct
                 # (about 30 ns of a 270 ns search)
                 kind, s = first_crossing_doubling(cascade[4], cascade[5], cascade[7], v, zt,

@@ -255,6 +255,13 @@ def _doubling_root(A0, a0, a1, a2, a3):
 
 
 @inline_kernel
+def doubling_cascade4(K, mult):
+    """True for the usual cascade written out below: K = 4 with rate multiples 8, 4, 2, 1
+    (time constants doubling along it)."""
+    return K == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1
+
+
+@inline_kernel
 def _side_changes4(A0, b0, b1, b2, b3, tol):
     """partial_sign_changes for four terms already in increasing order and signed."""
     changes, total = (0, A0) if A0 == 0.0 or abs(A0) > tol else (-1, A0)
@@ -340,7 +347,7 @@ def decide_by_signs(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_
     if z.shape[0] == 1:
         return _one_mode_crossing(v[0] * (z[0] - drive), bias + v[0] * drive, base * mult[0],
                                   up_level, up_open, low_level, low_open, low_kind)
-    if z.shape[0] == 4 and mult[0] == 8 and mult[1] == 4 and mult[2] == 2 and mult[3] == 1:
+    if doubling_cascade4(z.shape[0], mult):
         return first_crossing_doubling(V, W, base, v, z, drive, bias, up_level, up_open,
                                        low_level, low_open, low_kind)
     return first_crossing(V, W, mult, base, v, z, drive, bias, up_level, up_open, low_level,
