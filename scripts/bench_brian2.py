@@ -20,6 +20,13 @@ Tables (printed, and written as CSV to --out):
 * brian2_dt.csv: per dt, Brian2's build (code generation + compilation) and run
   time, its spikes against our exact event-driven run (median and 90th
   percentile |dt_spike|, matched fractions), and Brian2 run time / ours;
+* brian2_paired.csv and brian2_paired_summary.csv: paired rounds at the largest dt
+  (--paired-rounds): after each run of Brian2's one-thread binary, one run of
+  ours on each thread count, so that each round's ratio (Brian2's run over ours)
+  compares runs of the same seconds; per thread count the median ratio, its 95 %
+  bootstrap confidence interval (scipy.stats.bootstrap, percentile method) and the
+  share of rounds ours was faster. The target "faster than Brian2 at dt = 0.1 ms"
+  counts as met when the interval's lower end is above 1;
 * brian2_targets.csv: Brian2's code-generation targets at the largest dt;
 * brian2_cost.csv: how each side's run time grows when the simulated duration
   doubles at equal activity, and when the activity halves: the input rate halved,
@@ -39,6 +46,9 @@ import statistics
 import sys
 from pathlib import Path
 
+import numpy as np
+from scipy import stats as scipy_stats
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from peers import report                                          # noqa: E402
@@ -56,6 +66,8 @@ TARGET_AT_EQUAL_ACCURACY = 50.0
 """The speed-up over Brian2 aimed for at equal accuracy ..."""
 TARGET_AT_LARGEST_DT = 1.0
 """... and at dt = 0.1 ms."""
+PAIRED_CONFIDENCE = 0.95
+"""Confidence level of the paired rounds' interval for the median ratio."""
 
 
 def gamma_spikes(res, pops):
@@ -104,6 +116,75 @@ class OurRuns:
         return {n: statistics.median(w) for n, w in self.walls.items()}
 
 
+class PairedRounds:
+    """Our runs one by one beside the runs of one Brian2 binary (run_brian2's
+    ``between``): after each of Brian2's runs, one run on each thread count, the
+    order reversed every other round. Each round's ratio, Brian2's run over ours,
+    then compares runs that saw the same seconds of a shared machine's load."""
+
+    def __init__(self, net, duration, threads):
+        self.net, self.duration, self.threads = net, duration, list(threads)
+        self.walls = {n: [] for n in self.threads}
+
+    def __call__(self):
+        """One round: a run on each thread count."""
+        first = len(self.walls[self.threads[0]]) % 2 == 0
+        for n in (self.threads if first else self.threads[::-1]):
+            self.walls[n].append(self.net.run(duration=self.duration, threads=n).stats.wall_s)
+
+    def rows(self, brian2_s):
+        """Per round: Brian2's run (``brian2_s``, one per round, s), ours and the ratios."""
+        rows = []
+        for k, b in enumerate(brian2_s):
+            row = dict(round=k + 1, brian2_s=b)
+            for n in self.threads:
+                row[f"eventsg_{n}thread_s"] = self.walls[n][k]
+            for n in self.threads:
+                row[f"ratio_{n}thread"] = b / self.walls[n][k]
+            rows.append(row)
+        return rows
+
+
+def paired_summary(brian2_s, ours_s, confidence=PAIRED_CONFIDENCE, seed=0):
+    """Brian2's run over ours, round by round (equal-length sequences of s): returns
+    (median ratio, (low, high) bootstrap confidence interval of the median, share of
+    rounds in which ours was faster). The resampling is seeded: the same rounds give
+    the same interval."""
+    ratios = np.asarray(brian2_s, float) / np.asarray(ours_s, float)
+    if ratios.size == 0:
+        raise ValueError("paired_summary needs at least one round")
+    median = float(np.median(ratios))
+    if ratios.size < 2 or np.all(ratios == ratios[0]):
+        interval = (median, median)         # nothing to resample
+    else:
+        res = scipy_stats.bootstrap((ratios,), np.median, confidence_level=confidence,
+                                    method="percentile",
+                                    random_state=np.random.default_rng(seed))
+        interval = (float(res.confidence_interval.low), float(res.confidence_interval.high))
+    return median, interval, float(np.mean(ratios > 1.0))
+
+
+def paired_table(args, dt, pairs, brian2_s):
+    """Write and print the paired rounds (brian2_paired.csv) and their summary per thread
+    count (brian2_paired_summary.csv); returns the summary rows."""
+    report.table_and_csv(args.out, "brian2_paired.csv",
+                         f"paired rounds at dt = {dt:g} ms: Brian2's one-thread binary, then "
+                         "eventsg on each thread count; ratio = Brian2's run / ours",
+                         pairs.rows(brian2_s))
+    summary = []
+    for n in pairs.threads:
+        median, (low, high), faster = paired_summary(brian2_s, pairs.walls[n])
+        summary.append(dict(dt_ms=dt, eventsg_threads=n, rounds=len(brian2_s),
+                            median_ratio=median, ci_low=low, ci_high=high,
+                            confidence=PAIRED_CONFIDENCE, share_faster=faster,
+                            met=low > TARGET_AT_LARGEST_DT))
+    report.table_and_csv(args.out, "brian2_paired_summary.csv",
+                         f"paired rounds at dt = {dt:g} ms: median ratio with its "
+                         f"{100 * PAIRED_CONFIDENCE:g} % bootstrap interval; met: the "
+                         f"interval above {TARGET_AT_LARGEST_DT:g}", summary)
+    return summary
+
+
 def usable_cores():
     """Cores this process may run on."""
     try:
@@ -131,6 +212,9 @@ def main(argv=None):
     parser.add_argument("--skip-cost", action="store_true", help="skip the duration/activity table")
     parser.add_argument("--activity-rates", default="10,5,2.5,1.25",
                         help="input rates (Hz) of the activity sweep ('' for none)")
+    parser.add_argument("--paired-rounds", type=int, default=15,
+                        help="runs of Brian2's one-thread binary at the largest dt, each "
+                             "followed by one of ours on each thread count (0: none)")
     parser.add_argument("--no-interleave", action="store_true",
                         help="time our runs only before Brian2's (not again after each of its "
                              "builds)")
@@ -166,10 +250,14 @@ def main(argv=None):
 
     brian_rows = []
     runs, fastest = {}, {}
+    pairs = PairedRounds(net, args.duration, walls) if args.paired_rounds > 0 else None
     for dt in dts:
         for threads in [0] + omp:
+            paired = pairs is not None and dt == dts[0] and threads == 0
             b = run_brian2(net, args.duration, dt, target=args.target, integrator=args.integrator,
-                           repeats=args.brian2_repeats, openmp_threads=threads)
+                           repeats=max(args.brian2_repeats, args.paired_rounds) if paired
+                           else args.brian2_repeats, openmp_threads=threads,
+                           between=pairs if paired else None)
             if not args.no_interleave:
                 ours.sample()           # our runs beside Brian2's, in the same minutes
             if threads == 0:
@@ -183,6 +271,7 @@ def main(argv=None):
     walls = ours.medians()
     wall = walls[1]
     best = min(walls.values())
+    summary = paired_table(args, dts[0], pairs, runs[dts[0]].run_times) if pairs else []
     if not args.no_interleave:
         print(f"event-driven, all {len(ours.walls[1])} runs of each (between Brian2's): median "
               + ", ".join(f"{w:.3f} s on {n} thread{'s' * (n > 1)}" for n, w in walls.items()))
@@ -222,6 +311,14 @@ def main(argv=None):
               f"{runs[acc_dt].run_s / wall:.1f}x one thread against one); "
               f"at dt = {dts[0]:g} ms: {fastest[dts[0]].run_s / best:.2f}x "
               f"({runs[dts[0]].run_s / wall:.2f}x one thread against one)")
+    for r in summary:
+        n = r["eventsg_threads"]
+        print(f"paired rounds at dt = {r['dt_ms']:g} ms, eventsg on {n} thread{'s' * (n > 1)}: "
+              f"median {r['median_ratio']:.3f}x ({100 * r['confidence']:g} % interval "
+              f"{r['ci_low']:.3f} to {r['ci_high']:.3f}; faster in "
+              f"{round(r['share_faster'] * r['rounds'])} of {r['rounds']} rounds): target "
+              f"{'met' if r['met'] else 'not met'} (the interval above "
+              f"{TARGET_AT_LARGEST_DT:g})")
 
     targets = [t for t in args.compare_targets.split(",") if t]
     if targets:

@@ -88,6 +88,29 @@ def test_a_benchmark_that_did_not_run_is_named_not_measured(tmp_path):
     assert not any(r["target"].startswith("cost growth") for r in rows)
 
 
+def _write_paired(out, rows):
+    report.write_csv(out / "brian2", "brian2_paired_summary.csv", [
+        dict(dt_ms=0.1, eventsg_threads=n, rounds=20, median_ratio=m, ci_low=lo, ci_high=hi,
+             confidence=0.95, share_faster=f, met=lo > 1.0) for n, m, lo, hi, f in rows])
+
+
+def test_paired_rounds_decide_the_largest_dt_target_by_their_interval(tmp_path):
+    """With paired rounds, the target at the largest dt holds only where the interval of
+    eventsg's fastest setting (the highest median ratio) lies above 1, whatever the
+    medians of the main table say."""
+    _write_all(tmp_path, large_speedup=1.3)
+    _write_paired(tmp_path, [(1, 0.62, 0.58, 0.66, 0.0), (2, 1.08, 0.97, 1.15, 0.65)])
+    large = _by_target(bench_all.target_rows(tmp_path))["Brian2 at its largest dt"]
+    assert large["met"] == "no"
+    assert large["goal"] == "> 1x faster (paired rounds: the 95 % interval above 1)"
+    assert large["measured"].startswith("1.30x at dt = 0.1 ms")
+    assert large["measured"].endswith("paired rounds, eventsg on 2 threads: median 1.08x, "
+                                      "95 % interval 0.97 to 1.15, faster in 13 of 20 rounds")
+    assert large["source"].endswith("brian2/brian2_paired_summary.csv")
+    _write_paired(tmp_path, [(1, 0.9, 0.85, 0.95, 0.1), (2, 1.2, 1.05, 1.3, 0.9)])
+    assert _by_target(bench_all.target_rows(tmp_path))["Brian2 at its largest dt"]["met"] == "yes"
+
+
 def test_each_sides_fastest_run_is_compared(tmp_path):
     """With runs on one thread and on two, per dt the fastest Brian2 run (the least
     speed-up over it) counts; the note names the threads and the one-thread ratio."""

@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
+import pytest
+import scipy.stats
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import bench_brian2  # noqa: E402
 
@@ -115,3 +119,53 @@ def test_cost_cases_alternate_their_order():
 
     bench_brian2.interleaved_event_runs([(_Logged("a"), 1.0), (_Logged("b"), 1.0)], 4)
     assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
+
+
+def test_paired_rounds_run_each_thread_count_once_a_round_alternating():
+    net = _TimedNet([0.30, 0.20, 0.18, 0.31, 0.29, 0.19])
+    pairs = bench_brian2.PairedRounds(net, 1000.0, {1: [0.5], 2: [0.4]})
+    for _ in range(3):
+        pairs()
+    assert net.calls == [(1000.0, 1), (1000.0, 2), (1000.0, 2), (1000.0, 1), (1000.0, 1),
+                         (1000.0, 2)]
+    assert pairs.walls == {1: [0.30, 0.31, 0.29], 2: [0.20, 0.18, 0.19]}
+    rows = pairs.rows([0.15, 0.27, 0.19])
+    assert [r["round"] for r in rows] == [1, 2, 3]
+    assert rows[1]["eventsg_2thread_s"] == 0.18
+    assert rows[1]["ratio_2thread"] == 0.27 / 0.18
+    assert rows[2]["ratio_1thread"] == 0.19 / 0.29
+
+
+def test_paired_summary_median_share_and_a_seeded_bootstrap_interval():
+    brian2 = [0.10, 0.12, 0.09, 0.15, 0.11, 0.10, 0.13]
+    ours = [0.12, 0.10, 0.12, 0.12, 0.12, 0.11, 0.12]
+    ratios = np.array(brian2) / np.array(ours)
+    median, (low, high), faster = bench_brian2.paired_summary(brian2, ours)
+    assert median == np.median(ratios)
+    assert faster == np.mean(ratios > 1.0) == 3 / 7
+    assert ratios.min() <= low <= median <= high <= ratios.max()
+    # the percentile interval of scipy's own resampling with the same generator
+    again = scipy.stats.bootstrap((ratios,), np.median, method="percentile",
+                                  random_state=np.random.default_rng(0)).confidence_interval
+    assert (low, high) == (again.low, again.high)
+    assert bench_brian2.paired_summary(brian2, ours) == (median, (low, high), faster)
+
+
+def test_paired_summary_of_rounds_that_all_agree_or_of_one_round():
+    assert bench_brian2.paired_summary([0.2, 0.2], [0.1, 0.1]) == (2.0, (2.0, 2.0), 1.0)
+    assert bench_brian2.paired_summary([0.1], [0.2]) == (0.5, (0.5, 0.5), 0.0)
+    with pytest.raises(ValueError, match="at least one round"):
+        bench_brian2.paired_summary([], [])
+
+
+def test_paired_table_meets_the_target_only_when_the_interval_is_above_one(tmp_path):
+    args = SimpleNamespace(out=tmp_path)
+    pairs = bench_brian2.PairedRounds(_TimedNet([]), 1000.0, {1: [], 2: []})
+    pairs.walls = {1: [0.20, 0.21, 0.19, 0.22], 2: [0.08, 0.09, 0.08, 0.085]}
+    summary = bench_brian2.paired_table(args, 0.1, pairs, [0.10, 0.11, 0.12, 0.10])
+    assert [(r["eventsg_threads"], r["met"]) for r in summary] == [(1, False), (2, True)]
+    assert summary[1]["ci_low"] > 1.0 and summary[0]["ci_high"] < 1.0
+    assert (tmp_path / "brian2_paired.csv").exists()
+    text = (tmp_path / "brian2_paired_summary.csv").read_text().splitlines()
+    assert text[0].startswith("dt_ms,eventsg_threads,rounds,median_ratio,ci_low,ci_high")
+    assert len(text) == 3

@@ -90,6 +90,7 @@ class Brian2Run:
     integrator: str = "exact"
     notes: list = field(default_factory=list)
     openmp_threads: int = 0      # standalone: OpenMP threads (0: none, one thread)
+    run_times: tuple = ()        # standalone: each run's own timing, in order, s
 
     @property
     def n_spikes(self):
@@ -222,13 +223,16 @@ def _ring_overflows(t, i, ring, delay_ms):
 
 
 def run_brian2(net, duration, dt, target="cpp_standalone", ring=8, integrator="exact",
-               build_dir=None, keep_build=False, repeats=1, openmp_threads=0):
+               build_dir=None, keep_build=False, repeats=1, openmp_threads=0, between=None):
     """Run an eventsg Network in Brian2 for ``duration`` ms at step ``dt`` ms.
 
     target: "cpp_standalone", "cython" or "numpy". ``repeats``: for the standalone
     target, how many times the built binary runs; ``run_s`` is then the median of
     its own timings (each run starts from the same initial state and writes the same
-    results). ``openmp_threads``: the standalone target's OpenMP threads (0: none).
+    results), and ``run_times`` keeps each one. ``openmp_threads``: the standalone
+    target's OpenMP threads (0: none). ``between``: for the standalone target, called
+    with no arguments after each run of the binary (paired rounds: another
+    simulator's run beside each of Brian2's, in the same seconds).
     Returns a Brian2Run.
     """
     import brian2 as b2
@@ -326,6 +330,8 @@ def run_brian2(net, duration, dt, target="cpp_standalone", ring=8, integrator="e
             process_times.append(time.perf_counter() - t0)
             run_times.append(float(getattr(b2.device, "_last_run_time", process_times[-1])
                                    or process_times[-1]))
+            if between is not None:
+                between()
         process_s = statistics.median(process_times)
         run_s = statistics.median(run_times)
     else:
@@ -368,4 +374,5 @@ def run_brian2(net, duration, dt, target="cpp_standalone", ring=8, integrator="e
             shutil.rmtree(tmp, ignore_errors=True)
     return Brian2Run(target, dt, float(duration), spikes, sizes, build_s, run_s, process_s,
                      syn, n_inputs, shifted, overflow, integrator, notes,
-                     int(openmp_threads) if target == "cpp_standalone" else 0)
+                     int(openmp_threads) if target == "cpp_standalone" else 0,
+                     tuple(run_times) if target == "cpp_standalone" else ())
