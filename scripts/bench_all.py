@@ -39,7 +39,8 @@ FULL = {
 QUICK = {
     "engine": ["--repeats", "2", "--duration", "300"],
     "brian2": ["--duration", "200", "--dts", "0.1,0.01", "--activity-rates", "10,2.5",
-               "--compare-targets", "", "--repeats", "2", "--brian2-repeats", "1"],
+               "--compare-targets", "", "--repeats", "2", "--brian2-repeats", "1",
+               "--paired-rounds", "3"],
     "nest": ["--duration", "300"],
     "scaling": ["--sizes", "1000,10000", "--ks", "2,4", "--repeats", "1",
                 "--events", "1e6", "--silent", "100,10000", "--linear", "125,250,500",

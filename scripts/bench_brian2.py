@@ -212,7 +212,7 @@ def main(argv=None):
     parser.add_argument("--skip-cost", action="store_true", help="skip the duration/activity table")
     parser.add_argument("--activity-rates", default="10,5,2.5,1.25",
                         help="input rates (Hz) of the activity sweep ('' for none)")
-    parser.add_argument("--paired-rounds", type=int, default=15,
+    parser.add_argument("--paired-rounds", type=int, default=21,
                         help="runs of Brian2's one-thread binary at the largest dt, each "
                              "followed by one of ours on each thread count (0: none)")
     parser.add_argument("--no-interleave", action="store_true",
