@@ -11,6 +11,9 @@ import numpy as np
 from . import interrupt
 from .compile import compile_network
 from .engine.clock_loop import run_clock, step_propagators
+from .engine.ahead import (A_EVENTS, AH_DONE, N_AHEAD_COUNTS, count_arrivals, fill_arrivals,
+                           run_ahead)
+from .engine.ahead_plan import ahead_plan, ahead_stats, go_ahead, with_spikes, without_inputs
 from .engine.event_loop import run_events
 from .engine.partition import (gather_counters, gather_recorders, grow_buffers, make_buffers,
                                neuron_owners, rebuffered, thread_networks, thread_recorders,
@@ -19,7 +22,7 @@ from .engine.prediction_heap import make_prediction_heap
 from .engine.queue import grow_queue, make_queue
 from .engine.sync import SYNC_STRIDE, make_sync
 from .engine.windows import BOARD_COLUMNS, ST_MAIN_FULL, ST_STOPPED, ST_WAIT, run_thread
-from .engine.state import (C_CONTINUATIONS, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
+from .engine.state import (C_CONTINUATIONS, C_DIRTY, C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES,
                            C_SPIKES_BUFFERED, C_REPLACED, C_SYNAPTIC, C_UNCHECKED, ST_BUFFER_FULL,
                            ST_DONE, ST_NONFINITE, ST_QUEUE_FULL, ST_RUNAWAY_EVENTS,
                            ST_RUNAWAY_SPIKES, make_recorder, make_state)
@@ -75,7 +78,8 @@ def _record_setup(net, layout, sample_times, record, duration):
 
 def simulate(net, duration, sample_times=None, record=None, engine="event", dt=None, *,
              max_spikes=100_000_000, max_events=10_000_000_000, max_search_steps=2,
-             progress=None, chunks=200, spike_buffer=1 << 18, spike_sink=None, threads=1):
+             progress=None, chunks=200, spike_buffer=1 << 18, spike_sink=None, threads=1,
+             ahead=True):
     """Simulate ``net`` for ``duration`` ms.
 
     sample_times: sorted times in [0, duration] ms at which states are recorded
@@ -97,6 +101,12 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     populations at a time (engine/windows.py; it must be > 0). The result is the
     same to the last bit for any number of threads > 1; against ``threads=1`` only
     the order of deliveries that arrive at exactly the same time may differ.
+    ahead: event engine only; populations fed only by pulses from sources (bucket
+    weights >= 0 with v / tau non-increasing along the cascade, as by default; not
+    recorded) are simulated first, neuron by neuron (engine/ahead.py), and their
+    spikes reach the rest of the network as input events: the same spikes (to rounding
+    in the last bits), faster. False, or with a spike_sink (whose memory stays flat in
+    the spikes): every neuron in the one event loop.
     Raises SpecError for bad arguments, SimulationError when the state is not finite.
     """
     duration = check_scalar("run", "duration", duration, positive=True)
@@ -108,41 +118,88 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     threads = check_count("run", "threads", threads)
     if threads > 1 and engine != "event":
         fail("run", "threads", threads, "1 for engine='clock' (threads run the event engine)")
+    if not isinstance(ahead, (bool, np.bool_)):
+        fail("run", "ahead", ahead, "True or False")
+    options = dict(sample_times=sample_times, record=record, engine=engine, dt=dt,
+                   max_spikes=max_spikes, max_events=max_events,
+                   max_search_steps=max_search_steps, progress=progress, chunks=chunks,
+                   spike_buffer=spike_buffer, spike_sink=spike_sink, threads=threads)
 
     t0 = time.perf_counter()
     compiled, layout = compile_network(net, duration)
     times, neurons, record_names = _record_setup(net, layout, sample_times, record, duration)
     recorder = make_recorder(compiled, times, neurons)
     state = make_state(compiled, spike_buffer=max(spike_buffer, 2 * layout.n_neurons + 16))
+    # (a streamed run keeps its memory flat in the spikes: every neuron in the event loop)
+    go = ahead and engine == "event" and spike_sink is None
+    first = ahead_plan(net, compiled, layout, neurons) if go else None
+    loop_net = compiled
+    if first is not None:
+        loop_net = without_inputs(compiled, first)
+        _leave_unchecked(state, first.neurons)
     if threads > 1:
         # the threads' parts of the network and their states are made here, with the rest
         # of the run's arrays: stats.compile_s, not stats.wall_s
-        plan = thread_plan(compiled, layout, state, recorder, threads)
-    compile_s = time.perf_counter() - t0
+        plan = thread_plan(loop_net, layout, state, recorder, threads, first)
+    jit_s = 0.0 if first is None else _ahead_jit_seconds(compiled, state, first)
+    compile_s = time.perf_counter() - t0 - jit_s
+
+    wall = time.perf_counter()
+    went = None
+    if first is not None:
+        went = go_ahead(compiled, plan.sts if threads > 1 else [state], first, duration,
+                        max_search_steps, max_spikes, check=interrupt.check)
+        if went.status != AH_DONE or went.counts[A_EVENTS] >= max_events:
+            # a runaway or a non-finite state: the one event loop reports it where it happens
+            return simulate(net, duration, **options, ahead=False)
+        loop_net = with_spikes(loop_net, went, layout.n_channels)
+        if threads > 1:
+            plan = plan._replace(nets=[(run_net._replace(in_time=loop_net.in_time,
+                                                         in_node=loop_net.in_node,
+                                                         in_amp=loop_net.in_amp), emit_net)
+                                       for run_net, emit_net in plan.nets])
 
     spike_chunks = []
     if spike_sink is not None:
         spike_sink.begin(layout)
-    flush = spike_flusher(state, spike_chunks.append if spike_sink is None else
-                          lambda chunk: spike_sink.write(*chunk))
+    take = spike_chunks.append if spike_sink is None else lambda chunk: spike_sink.write(*chunk)
+    if went is not None:
+        take = _with_ahead_spikes(take, went)
+    flush = spike_flusher(state, take)
 
     run = _run_event if engine == "event" else _run_clock
-    options = {}
+    run_options = {}
     if threads > 1:
         run = _run_threads
-        options["plan"] = plan
-    wall = time.perf_counter()
-    status, t_reached, jit_s = run(compiled, layout, state, recorder, duration, dt, flush, chunks,
-                                   progress, max_spikes, max_events, max_search_steps, **options)
-    wall = time.perf_counter() - wall - jit_s
+        run_options["plan"] = plan
+    loop_spikes, loop_events = max_spikes, max_events
+    if went is not None:
+        # the runaway guards count the ahead neurons' spikes and events from the start
+        loop_spikes = max(1, max_spikes - went.t.size)
+        loop_events = max(1, max_events - int(went.counts[A_EVENTS]))
+    status, t_reached, loop_jit_s = run(loop_net, layout, state, recorder, duration, dt, flush,
+                                        chunks, progress, loop_spikes, loop_events,
+                                        max_search_steps, **run_options)
+    if went is not None and spike_sink is None and status in (ST_RUNAWAY_SPIKES,
+                                                              ST_RUNAWAY_EVENTS):
+        # the one event loop stops where the whole network's activity reaches the guards
+        return simulate(net, duration, **options, ahead=False)
+    wall = time.perf_counter() - wall - loop_jit_s
+    jit_s += loop_jit_s
     flush()
     ctr = state.ctr
+    if went is not None:
+        take.rest(t_reached)
+        ahead_stats(ctr, went, t_reached, C_SPIKES, C_INPUTS, C_SYNAPTIC, C_SEARCHES, C_EVENTS)
     stats = run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall)
     if threads > 1:
         busy, waiting = thread_shares(plan.bufs)
         stats = dataclasses.replace(stats, thread_busy=busy, thread_wait=waiting)
+    counted = int(ctr[C_SPIKES])
+    if went is not None:
+        counted += went.t.size - int(np.searchsorted(went.t, t_reached, side="right"))
     messages = {
-        ST_RUNAWAY_SPIKES: f"runaway activity: {int(ctr[C_SPIKES])} spikes reached max_spikes = "
+        ST_RUNAWAY_SPIKES: f"runaway activity: {counted} spikes reached max_spikes = "
                            f"{max_spikes} at t = {t_reached:.6g} ms; raise max_spikes if this "
                            "activity is expected",
         ST_RUNAWAY_EVENTS: f"runaway activity: {int(ctr[C_EVENTS])} events reached max_events = "
@@ -159,6 +216,56 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     if status == ST_NONFINITE:
         raise SimulationError(result.message, result=result)
     return result
+
+
+def _leave_unchecked(state, neurons):
+    """Take ``neurons`` off the event loop's list of neurons to check at t = 0 (they go
+    ahead, engine/ahead.py)."""
+    n = int(state.ctr[C_DIRTY])
+    keep = state.dirty[:n][~np.isin(state.dirty[:n], neurons)]
+    state.dirty[:keep.size] = keep
+    state.ctr[C_DIRTY] = keep.size
+    state.is_dirty[neurons] = 0
+
+
+class _with_ahead_spikes:
+    """A spike taker that hands over the ahead neurons' spikes (an AheadRun) beside the
+    event loop's: before each of the loop's chunks, those up to its last time; the
+    rest up to the run's end with ``rest``. Each population's spikes stay in time
+    order (the sink and the result take them population by population)."""
+
+    def __init__(self, take, went):
+        self.take, self.went, self.done = take, went, 0
+
+    def _up_to(self, t):
+        end = int(np.searchsorted(self.went.t, t, side="right"))
+        if end > self.done:
+            part = slice(self.done, end)
+            self.take((self.went.t[part].copy(), self.went.neuron[part].copy(),
+                       self.went.amp[part].copy()))
+            self.done = end
+
+    def __call__(self, chunk):
+        if chunk[0].size:
+            self._up_to(chunk[0][-1])
+        self.take(chunk)
+
+    def rest(self, t_reached):
+        self._up_to(t_reached)
+
+
+def _ahead_jit_seconds(net, state, plan):
+    """Compile the ahead pass's kernels (or load them from Numba's cache); seconds taken."""
+    one = plan.neurons[:1]
+    empty = np.zeros(0)
+    ints = np.zeros(2, np.int64)
+    slot = np.full(net.nrn_K.shape[0], -1, np.int64)
+    counts = np.zeros(N_AHEAD_COUNTS, np.int64)
+    return (_jit_seconds(count_arrivals, net, plan.takes, slot, 0.0, ints)
+            + _jit_seconds(fill_arrivals, net, plan.takes, slot, 0.0, ints, ints, empty,
+                           empty)
+            + _jit_seconds(run_ahead, net, state, one, ints, empty, empty, ints, 0.0, 1, empty,
+                           ints, empty, counts, 0, 0, ints))
 
 
 def check_engine(owner, engine, dt):
@@ -271,18 +378,24 @@ class ThreadPlan(NamedTuple):
     wend: np.ndarray      # float64 (threads,): where each thread's window ends, ms
 
 
-def thread_plan(net, layout, state, recorder, threads):
+def thread_plan(net, layout, state, recorder, threads, ahead=None):
     """The neurons shared out among ``threads`` threads, with each one's network, state,
-    queue, heap and recorder (engine/partition.py); checks that the threads can run."""
+    queue, heap and recorder (engine/partition.py); checks that the threads can run.
+    ``ahead``: an AheadPlan, whose neurons no thread runs."""
     window = window_length(net, layout)
     if not window > 0.0:
         fail("run", "threads", threads, "1 when a projection between gamma populations has a "
              f"delay of {window} ms (threads need every such delay > 0)")
     owner = neuron_owners(layout, threads)
+    names = ()
+    if ahead is not None:
+        owner[ahead.neurons] = -1
+        names = ahead.populations
     queue_size, buffer_size = _thread_sizes(layout, owner, threads)
     bufs = make_buffers(threads, buffer_size)
     return ThreadPlan(
-        window=window, nets=[thread_networks(net, layout, owner, i) for i in range(threads)],
+        window=window,
+        nets=[thread_networks(net, layout, owner, i, names) for i in range(threads)],
         bufs=bufs, sts=[thread_state(net, state, bufs, i, owner) for i in range(threads)],
         qs=[make_queue(queue_size) for _ in range(threads)],
         phs=[make_prediction_heap(layout.n_neurons) for _ in range(threads)],
@@ -353,7 +466,7 @@ def _keep_unmerged(state, bufs, flush):
 def _thread_sizes(layout, owner, threads):
     """Initial capacity of each thread's queue and spike buffer (both grow when full)."""
     return (max(1024, 4 * layout.n_neurons // threads),
-            max(1024, 2 * int(np.bincount(owner).max()) + 16))
+            max(1024, 2 * int(np.bincount(owner[owner >= 0], minlength=threads).max()) + 16))
 
 
 def _launch(kernel, arg_lists, sync, bar, sts, poll_s=0.1):

@@ -46,10 +46,11 @@ def neuron_owners(layout, threads):
     return owner
 
 
-def thread_networks(net, layout, owner, i):
+def thread_networks(net, layout, owner, i, ahead=()):
     """(run, emit): thread i's network, with only the synapses onto its neurons
     (same rows, same order); ``run`` has no projection leaving a gamma population
-    (their spikes are scheduled by the merge, from ``emit``)."""
+    (their spikes are scheduled by the merge, from ``emit``) but those named in
+    ``ahead``, whose spikes reach every thread as input events (engine/ahead.py)."""
     keep = owner[net.syn_target] == i
     upto = np.zeros(keep.size + 1, np.int64)
     np.cumsum(keep, out=upto[1:])
@@ -57,9 +58,9 @@ def thread_networks(net, layout, owner, i):
                         syn_target=kernel_array(net.syn_target[keep], np.int64),
                         syn_weight=kernel_array(net.syn_weight[keep], np.float64),
                         syn_delay=kernel_array(net.syn_delay[keep], np.float64))
-    lists = [[] if kind == "gamma" else
+    lists = [[] if kind == "gamma" and name not in ahead else
              list(net.pop_out_proj[net.pop_out_start[j]:net.pop_out_start[j + 1]])
-             for j, kind in enumerate(layout.kinds)]
+             for j, (kind, name) in enumerate(zip(layout.kinds, layout.names))]
     start = np.zeros(len(lists) + 1, np.int64)
     start[1:] = np.cumsum([len(lst) for lst in lists])
     proj = np.array([p for lst in lists for p in lst], np.int64)

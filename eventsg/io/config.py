@@ -15,7 +15,7 @@ from 0 in the order of the file)::
     engine = "event"              # or "clock", then dt = 0.01 (ms) is required
     sample_times = {start = 0.0, stop = 200.0, step = 1.0}   # or num = 201; or a sorted list (ms)
     record = ["hidden"]           # gamma populations to sample (default: all); needs sample_times
-    max_spikes = 1e8              # also max_events, max_search_steps, chunks, threads
+    max_spikes = 1e8              # also max_events, max_search_steps, chunks, threads, ahead
 
     [output]                      # optional, used by the caller: path = "run.h5", states = true
 

@@ -263,6 +263,7 @@ RUN = {
     "max_search_steps": Key(integer(1)),
     "chunks": Key(integer(1)),
     "threads": Key(integer(1)),
+    "ahead": Key(flag),
 }
 
 OUTPUT = {"path": Key(file(exists=False)), "states": Key(flag)}

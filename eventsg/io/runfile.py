@@ -39,7 +39,7 @@ from .sonata import (SpikeAppender, check_sorting, count_spikes, create_spike_ro
 FORMAT = "eventsg-run"
 FORMAT_VERSION = 1
 JSON_OPTIONS = ("record", "max_spikes", "max_events", "max_search_steps", "chunks",
-                "spike_buffer", "threads")
+                "spike_buffer", "threads", "ahead")
 
 
 def _h5py():
