@@ -1,7 +1,6 @@
 """Run a network: compile it, drive a kernel in chunks, return a SimulationResult."""
 import dataclasses
 import math
-import threading
 import time
 from typing import NamedTuple
 
@@ -148,7 +147,7 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     went = None
     if first is not None:
         went = go_ahead(compiled, plan.sts if threads > 1 else [state], first, duration,
-                        max_search_steps, max_spikes, check=interrupt.check)
+                        max_search_steps, max_spikes)
         if went.status != AH_DONE or went.counts[A_EVENTS] >= max_events:
             # a runaway or a non-finite state: the one event loop reports it where it happens
             return simulate(net, duration, **options, ahead=False)
@@ -473,35 +472,18 @@ def _launch(kernel, arg_lists, sync, bar, sts, poll_s=0.1):
     """Run ``kernel(*args)`` for each args in its own thread; the calling thread
     updates the bar and, on Ctrl-C, asks the threads to stop (the slot past the
     barrier's counters) and re-raises once they have. Returns their statuses."""
-    codes = [None] * len(arg_lists)
-    errors = []
+    codes = [ST_STOPPED] * len(arg_lists)
 
     def work(i):
-        try:
-            codes[i] = int(kernel(*arg_lists[i]))
-        except BaseException as exc:         # re-raised in the calling thread
-            errors.append(exc)
-            codes[i] = ST_STOPPED
+        codes[i] = int(kernel(*arg_lists[i]))
 
-    workers = [threading.Thread(target=work, args=(i,), daemon=True)
-               for i in range(len(arg_lists))]
-    for w in workers:
-        w.start()
-    try:
-        # wait on each worker in turn: a loop that polls the others while holding the
-        # GIL makes a finished kernel wait up to the switch interval (5 ms) to return
-        for w in workers:
-            while w.is_alive():
-                w.join(poll_s)
-                interrupt.check()
-                bar.update(min(float(st.now[0]) for st in sts) - bar.n)
-    except BaseException:
+    def stop():
         sync[len(arg_lists) * SYNC_STRIDE] = 1
-        for w in workers:
-            w.join()
-        raise
-    if errors:
-        raise errors[0]
+
+    def tick():
+        bar.update(min(float(st.now[0]) for st in sts) - bar.n)
+
+    interrupt.run_threads(work, len(arg_lists), stop, tick, poll_s)
     return codes
 
 

@@ -195,19 +195,22 @@ def _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw, falls_onl
     k = start[i]
     end = start[i + 1]
     cap = spk_t.shape[0]
-    # the spike rules at the start, unless arrivals at that time come first
-    if not (k < end and at[k] == tl):
-        x = neuron_signal(z, v, bias)
-        kind = spike_kind(x, r, theta0 + h)
-        if kind != NO_SPIKE:
-            if ns == cap:
-                return AH_FULL, ns
-            a = spike_amplitude(kind, x, r, theta0 + h, False)
-            r = x if x > 0.0 else 0.0
-            h += adapted_increment(beta, a)
-            spk_t[ns], spk_g[ns], spk_a[ns] = tl, g, a
-            ns += 1
+    # the spike rules at the start (unless arrivals at that time come first), then
+    # after each time's arrivals
+    check = not (k < end and at[k] == tl)
     while True:
+        if check:
+            x = neuron_signal(z, v, bias)
+            if not math.isfinite(x):
+                return AH_NONFINITE, ns
+            kind = spike_kind(x, r, theta0 + h)
+            if kind != NO_SPIKE:
+                if ns == cap:
+                    return AH_FULL, ns
+                a, r, h = _graded(kind, x, r, theta0, h, beta)
+                spk_t[ns], spk_g[ns], spk_a[ns] = tl, g, a
+                ns += 1
+        check = True
         final = k >= end
         t_next = t_end if final else at[k]
         # crossings before the next arrival (up to t_end after the last one)
@@ -249,9 +252,7 @@ def _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw, falls_onl
             # the rules again at once (as the event loop checks a neuron that fired)
             kind = spike_kind(x, r, theta0 + h)
             if kind != NO_SPIKE:
-                a = spike_amplitude(kind, x, r, theta0 + h, False)
-                r = x if x > 0.0 else 0.0
-                h += adapted_increment(beta, a)
+                a, r, h = _graded(kind, x, r, theta0, h, beta)
                 spk_t[ns], spk_g[ns], spk_a[ns] = t, g, a
                 ns += 1
         if final:
@@ -267,22 +268,18 @@ def _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw, falls_onl
             z[0] += aw[k]
             k += 1
             counts[A_ARRIVALS] += 1
-        x = neuron_signal(z, v, bias)
-        if not math.isfinite(x):
-            return AH_NONFINITE, ns
-        kind = spike_kind(x, r, theta0 + h)
-        if kind != NO_SPIKE:
-            if ns == cap:
-                return AH_FULL, ns
-            a = spike_amplitude(kind, x, r, theta0 + h, False)
-            r = x if x > 0.0 else 0.0
-            h += adapted_increment(beta, a)
-            spk_t[ns], spk_g[ns], spk_a[ns] = t_next, g, a
-            ns += 1
     st.r[g] = r
     st.h[g] = h
     st.t_last[g] = tl
     return AH_DONE, ns
+
+
+@inline_kernel
+def _graded(kind, x, r, theta0, h, beta):
+    """A spike of ``kind`` where the state jumped (as the event loop fires one at once):
+    its graded amplitude y - r (or -r at the floor), and r and h after it."""
+    a = spike_amplitude(kind, x, r, theta0 + h, False)
+    return a, (x if x > 0.0 else 0.0), h + adapted_increment(beta, a)
 
 
 @inline_kernel

@@ -4,12 +4,12 @@ their neurons, and their spikes as the loop's input events.
 
 Plain numpy around the kernels, run once per simulation.
 """
-import threading
 from typing import NamedTuple
 
 import numpy as np
 
 from ..compile.arrays import kernel_array
+from ..interrupt import run_threads
 from .ahead import (A_ARRIVALS, A_EVENTS, A_SEARCHES, AH_DONE, AH_FULL,
                     N_AHEAD_COUNTS, count_arrivals, fill_arrivals, run_ahead)
 
@@ -93,15 +93,13 @@ class AheadRun(NamedTuple):
     status: int               # ahead.AH_DONE, AH_NONFINITE, AH_STOPPED or AH_RUNAWAY
 
 
-def go_ahead(net, states, plan, t_end, max_steps, max_spikes, block=BLOCK_ARRIVALS,
-             check=None, poll_s=0.1):
+def go_ahead(net, states, plan, t_end, max_steps, max_spikes, block=BLOCK_ARRIVALS):
     """Simulate the plan's neurons to t_end (ms), in blocks of neurons holding at most
     about ``block`` arrivals each; returns an AheadRun (status AH_RUNAWAY once they
     fire ``max_spikes`` spikes). ``states``: one engine state per thread (the same
     neuron arrays, scratch of their own; engine/partition.py): each thread takes a
-    run of neurons with about equal arrivals. The calling thread waits, calling
-    ``check()`` every ``poll_s`` s; what that raises (Ctrl-C) stops the threads at
-    their next neuron and is raised again."""
+    run of neurons with about equal arrivals. Ctrl-C stops the threads at their next
+    neuron and is raised again (interrupt.run_threads)."""
     per = np.zeros(plan.neurons.size, np.int64)
     count_arrivals(net, plan.takes, _slots(net.nrn_K.shape[0], plan.neurons), t_end, per)
     ends = np.cumsum(per)
@@ -109,33 +107,13 @@ def go_ahead(net, states, plan, t_end, max_steps, max_spikes, block=BLOCK_ARRIVA
     cuts = [0] + [int(np.searchsorted(ends, total * j / len(states), side="right"))
                   for j in range(1, len(states))] + [plan.neurons.size]
     results = [None] * len(states)
-    errors = []
     stop = np.zeros(1, np.int64)
 
     def work(j):
-        try:
-            results[j] = _part(net, states[j], plan, cuts[j], cuts[j + 1], ends, t_end,
-                               max_steps, max_spikes, block, stop)
-        except BaseException as exc:        # re-raised in the calling thread
-            errors.append(exc)
+        results[j] = _part(net, states[j], plan, cuts[j], cuts[j + 1], ends, t_end,
+                           max_steps, max_spikes, block, stop)
 
-    threads = [threading.Thread(target=work, args=(j,), daemon=True)
-               for j in range(len(states))]
-    for th in threads:
-        th.start()
-    try:
-        for th in threads:
-            while th.is_alive():
-                th.join(poll_s)
-                if check is not None:
-                    check()
-    except BaseException:
-        stop[0] = 1
-        for th in threads:
-            th.join()
-        raise
-    if errors:
-        raise errors[0]
+    run_threads(work, len(states), lambda: stop.fill(1))
     chunks = [c for r in results for c in r[0]]
     counts = np.sum([r[1] for r in results], axis=0)
     status = next((r[2] for r in results if r[2] != AH_DONE), AH_DONE)
