@@ -179,8 +179,7 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     status, t_reached, loop_jit_s = run(loop_net, layout, state, recorder, duration, dt, flush,
                                         chunks, progress, loop_spikes, loop_events,
                                         max_search_steps, **run_options)
-    if went is not None and spike_sink is None and status in (ST_RUNAWAY_SPIKES,
-                                                              ST_RUNAWAY_EVENTS):
+    if went is not None and status in (ST_RUNAWAY_SPIKES, ST_RUNAWAY_EVENTS):
         # the one event loop stops where the whole network's activity reaches the guards
         return simulate(net, duration, **options, ahead=False)
     wall = time.perf_counter() - wall - loop_jit_s
@@ -189,16 +188,13 @@ def simulate(net, duration, sample_times=None, record=None, engine="event", dt=N
     ctr = state.ctr
     if went is not None:
         take.rest(t_reached)
-        ahead_stats(ctr, went, t_reached, C_SPIKES, C_INPUTS, C_SYNAPTIC, C_SEARCHES, C_EVENTS)
+        ahead_stats(ctr, went, t_reached)
     stats = run_stats(ctr, engine, duration, dt, compile_s, jit_s, wall)
     if threads > 1:
         busy, waiting = thread_shares(plan.bufs)
         stats = dataclasses.replace(stats, thread_busy=busy, thread_wait=waiting)
-    counted = int(ctr[C_SPIKES])
-    if went is not None:
-        counted += went.t.size - int(np.searchsorted(went.t, t_reached, side="right"))
     messages = {
-        ST_RUNAWAY_SPIKES: f"runaway activity: {counted} spikes reached max_spikes = "
+        ST_RUNAWAY_SPIKES: f"runaway activity: {int(ctr[C_SPIKES])} spikes reached max_spikes = "
                            f"{max_spikes} at t = {t_reached:.6g} ms; raise max_spikes if this "
                            "activity is expected",
         ST_RUNAWAY_EVENTS: f"runaway activity: {int(ctr[C_EVENTS])} events reached max_events = "
@@ -263,8 +259,8 @@ def _ahead_jit_seconds(net, state, plan):
     return (_jit_seconds(count_arrivals, net, plan.takes, slot, 0.0, ints)
             + _jit_seconds(fill_arrivals, net, plan.takes, slot, 0.0, ints, ints, empty,
                            empty)
-            + _jit_seconds(run_ahead, net, state, one, ints, empty, empty, ints, 0.0, 1, empty,
-                           ints, empty, counts, 0, 0, ints))
+            + _jit_seconds(run_ahead, net, state, one, ints, empty, empty, 0.0, 1, empty, ints,
+                           empty, counts, 0, 0, ints))
 
 
 def check_engine(owner, engine, dt):

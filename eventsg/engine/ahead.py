@@ -140,12 +140,13 @@ def _lower_level(r, theta):
 
 
 @thread_kernel
-def run_ahead(net, st, neurons, start, at, aw, falls_only, t_end, max_steps, spk_t, spk_g,
-              spk_a, counts, ns, first, stop):
+def run_ahead(net, st, neurons, start, at, aw, t_end, max_steps, spk_t, spk_g, spk_a, counts,
+              ns, first, stop):
     """Simulate neurons[first:] alone from their state in ``st`` (at its t_last) to t_end
     (ms), each with its arrivals at[start[i]:start[i + 1]] (times, sorted) and aw
-    (sizes, pulses into bucket 1). ``falls_only[i]``: the neuron's signal cannot rise
-    without input while its buckets are >= 0 (module docstring).
+    (sizes, pulses into bucket 1). Every neuron's signal must be one that cannot rise
+    without input while its buckets are >= the drive (v >= 0, v / tau non-increasing:
+    ahead_plan.falls_only; module docstring).
 
     Spikes go to spk_t, spk_g, spk_a from index ``ns``, each neuron's in time order;
     counts (N_AHEAD_COUNTS,) take what was done. Returns (status, neuron index, spikes
@@ -165,8 +166,7 @@ def run_ahead(net, st, neurons, start, at, aw, falls_only, t_end, max_steps, spk
         for j in range(K):
             st.rowf[1, j] = z[j]            # (restored if the buffer runs out)
         status, n_new = _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw,
-                                 falls_only[i] == 1, t_end, max_steps, spk_t, spk_g, spk_a,
-                                 counts, ns)
+                                 t_end, max_steps, spk_t, spk_g, spk_a, counts, ns)
         if status == AH_FULL:
             st.r[g], st.h[g], st.t_last[g] = keep
             counts[A_SEARCHES], counts[A_EVENTS], counts[A_ARRIVALS] = done
@@ -180,8 +180,8 @@ def run_ahead(net, st, neurons, start, at, aw, falls_only, t_end, max_steps, spk
 
 
 @inline_kernel      # one call site: run_ahead
-def _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw, falls_only, t_end,
-             max_steps, spk_t, spk_g, spk_a, counts, ns):
+def _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw, t_end, max_steps,
+             spk_t, spk_g, spk_a, counts, ns):
     """run_ahead for neuron g (its index i): (status, spikes written so far)."""
     psi_pos, psi_neg = _push_bounds(net, g)
     bias = net.nrn_bias[g]
@@ -215,8 +215,7 @@ def _run_one(net, st, g, i, z, v, cascade, E, work, zt, start, at, aw, falls_onl
         t_next = t_end if final else at[k]
         # crossings before the next arrival (up to t_end after the last one)
         while tl < t_next:
-            if (falls_only and _all_at_or_above(z, drive)
-                    and neuron_signal(z, v, bias) < r + theta0):
+            if _all_at_or_above(z, drive) and neuron_signal(z, v, bias) < r + theta0:
                 _advance(cascade, z, drive, t_next - tl, E, work, zt)
                 h_next = h * math.exp(-(t_next - tl) * inv_tau_h) if h > 0.0 else h
                 has_lower, level = _lower_level(r, theta0 + h_next)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..compile.arrays import kernel_array
 from ..interrupt import run_threads
+from .state import C_EVENTS, C_INPUTS, C_SEARCHES, C_SPIKES, C_SYNAPTIC
 from .ahead import (A_ARRIVALS, A_EVENTS, A_SEARCHES, AH_DONE, AH_FULL,
                     N_AHEAD_COUNTS, count_arrivals, fill_arrivals, run_ahead)
 
@@ -26,8 +27,6 @@ class AheadPlan(NamedTuple):
     populations: tuple        # names of the populations that go ahead
     neurons: np.ndarray       # int64, their neurons (global ids), in order
     takes: np.ndarray         # int64 (n_proj,): 1 for the projections into them
-    falls_only: np.ndarray    # int64, per neuron of ``neurons``: its signal cannot rise
-    #                           without input while its buckets are >= 0 (ahead.py)
 
 
 def ahead_plan(model, net, layout, recorded=()):
@@ -45,8 +44,8 @@ def ahead_plan(model, net, layout, recorded=()):
     names, parts = [], []
     for name, kind, n, off in zip(layout.names, layout.kinds, layout.sizes, layout.offsets):
         ids = np.arange(off, off + n)
-        if (kind != "gamma" or not fed.get(name, False) or not np.all(falls_only(net, ids))
-                or np.isin(recorded, ids).any()):
+        if (kind != "gamma" or not fed.get(name, False) or np.isin(recorded, ids).any()
+                or not np.all(falls_only(net, ids))):
             continue
         names.append(name)
         parts.append(ids)
@@ -56,8 +55,7 @@ def ahead_plan(model, net, layout, recorded=()):
     takes = np.zeros(net.proj_pulse.shape[0], np.int64)
     for k, proj in enumerate(model.projections):
         takes[k] = proj.post.name in names
-    return AheadPlan(tuple(names), neurons, takes,
-                     falls_only(net, neurons).astype(np.int64))
+    return AheadPlan(tuple(names), neurons, takes)
 
 
 def falls_only(net, neurons):
@@ -102,15 +100,15 @@ def go_ahead(net, states, plan, t_end, max_steps, max_spikes, block=BLOCK_ARRIVA
     neuron and is raised again (interrupt.run_threads)."""
     per = np.zeros(plan.neurons.size, np.int64)
     count_arrivals(net, plan.takes, _slots(net.nrn_K.shape[0], plan.neurons), t_end, per)
+    total = int(per.sum())
     ends = np.cumsum(per)
-    total = int(ends[-1]) if ends.size else 0
     cuts = [0] + [int(np.searchsorted(ends, total * j / len(states), side="right"))
                   for j in range(1, len(states))] + [plan.neurons.size]
     results = [None] * len(states)
     stop = np.zeros(1, np.int64)
 
     def work(j):
-        results[j] = _part(net, states[j], plan, cuts[j], cuts[j + 1], ends, t_end,
+        results[j] = _part(net, states[j], plan, cuts[j], cuts[j + 1], per, t_end,
                            max_steps, max_spikes, block, stop)
 
     run_threads(work, len(states), lambda: stop.fill(1))
@@ -122,36 +120,37 @@ def go_ahead(net, states, plan, t_end, max_steps, max_spikes, block=BLOCK_ARRIVA
     return _collected(chunks, counts, status)
 
 
-def _part(net, state, plan, lo, hi, ends, t_end, max_steps, max_spikes, block, stop):
-    """Neurons plan.neurons[lo:hi] ahead, block by block: (spike chunks, counts, status)."""
+def _part(net, state, plan, lo, hi, per, t_end, max_steps, max_spikes, block, stop):
+    """Neurons plan.neurons[lo:hi] ahead, block by block (``per``: each plan neuron's
+    arrivals): (spike chunks, counts, status)."""
+    ends = np.cumsum(per)
     counts = np.zeros(N_AHEAD_COUNTS, np.int64)
     chunks = []
     spk = _buffers(max(1024, hi - lo))
     while lo < hi:
         before = ends[lo - 1] if lo else 0
         end = min(hi, max(lo + 1, int(np.searchsorted(ends, before + block, side="right"))))
-        status = _block(net, state, plan, lo, end, t_end, max_steps, max_spikes, counts, spk,
-                        chunks, stop)
+        status = _block(net, state, plan, lo, end, per[lo:end], t_end, max_steps, max_spikes,
+                        counts, spk, chunks, stop)
         if status != AH_DONE:
             return chunks, counts, status
         lo = end
     return chunks, counts, AH_DONE
 
 
-def _block(net, state, plan, lo, hi, t_end, max_steps, max_spikes, counts, spk, chunks, stop):
-    """Neurons plan.neurons[lo:hi] ahead; their spikes appended to ``chunks``."""
+def _block(net, state, plan, lo, hi, per, t_end, max_steps, max_spikes, counts, spk, chunks,
+           stop):
+    """Neurons plan.neurons[lo:hi] (``per``: their arrivals) ahead; their spikes appended
+    to ``chunks``."""
     neurons = plan.neurons[lo:hi]
     slot = _slots(net.nrn_K.shape[0], neurons)
-    per = np.zeros(neurons.size, np.int64)
-    count_arrivals(net, plan.takes, slot, t_end, per)
     start = np.zeros(neurons.size + 1, np.int64)
     np.cumsum(per, out=start[1:])
     at, aw = np.empty(start[-1]), np.empty(start[-1])
     fill_arrivals(net, plan.takes, slot, t_end, start, start[:-1].copy(), at, aw)
-    falls = kernel_array(plan.falls_only[lo:hi], np.int64)
     first = 0
     while True:
-        status, first, ns = run_ahead(net, state, neurons, start, at, aw, falls, t_end,
+        status, first, ns = run_ahead(net, state, neurons, start, at, aw, t_end,
                                       max_steps, spk[0], spk[1], spk[2], counts, 0, first,
                                       stop)
         chunks.append(tuple(a[:ns].copy() for a in spk))
@@ -197,12 +196,12 @@ def with_spikes(net, run, node_offset):
                         in_amp=kernel_array(amp[order], np.float64))
 
 
-def ahead_stats(ctr, run, t_reached, c_spikes, c_inputs, c_synaptic, c_searches, c_events):
+def ahead_stats(ctr, run, t_reached):
     """Add the pass's work to the event loop's counters ``ctr`` (the ahead spikes up to
     ``t_reached``, ms; the loop read them as input events, which they are not)."""
     spikes = int(np.searchsorted(run.t, t_reached, side="right"))
-    ctr[c_spikes] += spikes
-    ctr[c_inputs] -= spikes
-    ctr[c_synaptic] += run.counts[A_ARRIVALS]
-    ctr[c_searches] += run.counts[A_SEARCHES]
-    ctr[c_events] += run.counts[A_EVENTS]
+    ctr[C_SPIKES] += spikes
+    ctr[C_INPUTS] -= spikes
+    ctr[C_SYNAPTIC] += run.counts[A_ARRIVALS]
+    ctr[C_SEARCHES] += run.counts[A_SEARCHES]
+    ctr[C_EVENTS] += run.counts[A_EVENTS]
